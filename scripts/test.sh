@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs into .venv and run every check CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  # The Debian package starts a broker on 1883; the tests start their own.
+  ($SUDO systemctl disable --now mosquitto || $SUDO service mosquitto stop || true) >/dev/null 2>&1
+fi
+
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test,dev]'
+export PATH="$PWD/.venv/bin:$PATH"
+
+ruff check src tests bench
+ruff format --check src tests bench
+mypy --strict src
+bash scripts/lint-deploy.sh
+pytest -q -p no:cacheprovider "$@"

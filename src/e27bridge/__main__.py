@@ -1,0 +1,3 @@
+from e27bridge.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,59 @@
+"""The ``e27bridge`` command: one sub-command per module, loaded only when used.
+
+Each sub-command module exposes ``HELP`` (one line), ``configure(parser)`` and
+``run(args) -> int`` (the process exit code). Exit codes are documented in the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from e27bridge import __version__
+
+# name -> module; the order is the order of ``--help``.
+SUBCOMMANDS: dict[str, str] = {
+    "version": "e27bridge.commands.version",
+}
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+def _load(name: str) -> ModuleType:
+    return importlib.import_module(SUBCOMMANDS[name])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="e27bridge",
+        description="Bridge Elk E27 alarm panels to MQTT (Homie v5 and Home Assistant).",
+    )
+    parser.add_argument("--version", action="version", version=f"e27bridge {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        module = _load(name)
+        child = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.configure(child)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        code: int = _load(args.command).run(args)
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

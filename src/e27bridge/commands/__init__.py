@@ -1,0 +1,1 @@
+"""Sub-commands of the ``e27bridge`` CLI, one module each (see ``e27bridge.cli``)."""
