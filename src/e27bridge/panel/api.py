@@ -1,0 +1,46 @@
+"""What the MQTT layer may use of the engine: read snapshots, follow events, submit commands.
+
+The engine's ``PanelOwner`` and ``PanelManager`` implement these protocols; the MQTT layer
+depends on nothing else in ``e27bridge.panel`` apart from the data model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from e27bridge.panel.bus import Subscription
+from e27bridge.panel.commands import Command, CommandResult
+from e27bridge.panel.state import PanelSnapshot
+
+
+class PanelHandle(Protocol):
+    @property
+    def panel_id(self) -> str: ...
+
+    @property
+    def mac(self) -> str: ...
+
+    @property
+    def snapshot(self) -> PanelSnapshot: ...
+
+    def subscribe(self) -> Subscription:
+        """Events of this panel from now on (use ``snapshot`` for the current state)."""
+        ...
+
+    async def submit(self, command: Command) -> CommandResult:
+        """Queue one user command on this panel's single queue and await its outcome."""
+        ...
+
+    async def resync(self) -> None:
+        """Re-read the panel's configuration and state (bridge request ``resync``)."""
+        ...
+
+
+class PanelDirectory(Protocol):
+    @property
+    def panels(self) -> Mapping[str, PanelHandle]: ...
+
+    def subscribe(self) -> Subscription:
+        """Events of every panel."""
+        ...
