@@ -143,7 +143,9 @@ def route_message(root: Any) -> Inbound:
     if domain in _NESTED_SEQ_DOMAINS:
         code, message = _error_fields(domain_obj, root)
         return Inbound(_kind(seq), seq, domain, None, domain_obj, None, code, message, session_id)
-    commands = [key for key in domain_obj if key not in ("error_code", "error_message", "error_text")]
+    commands = [
+        key for key in domain_obj if key not in ("error_code", "error_message", "error_text")
+    ]
     objects = [key for key in commands if isinstance(domain_obj[key], dict)]
     if len(commands) == 1:
         command = commands[0]
