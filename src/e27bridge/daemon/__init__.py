@@ -1,0 +1,1 @@
+"""Operations layer: configuration, logging, the state directory and systemd integration."""

@@ -1,0 +1,508 @@
+"""The daemon's configuration: one TOML file, overridden by ``E27BRIDGE_<SECTION>__<KEY>``.
+
+Precedence is environment over file over defaults. Secrets come from the file, the
+environment or a ``*_file`` option (systemd credentials, Docker secrets) and are held as
+``SecretStr`` so they never reach a repr, a log line or ``check-config`` output. Every
+validation problem is reported as ``key.path: problem`` so the user knows what to fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from e27bridge.protocol.discovery import normalize_mac
+
+DEFAULT_CONFIG_PATH = Path("/etc/e27bridge/config.toml")
+CONFIG_PATH_ENV = "E27BRIDGE_CONFIG"
+ENV_PREFIX = "E27BRIDGE_"
+ENV_DELIMITER = "__"
+MASK = "**********"
+
+_HOMIE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_ENTITY_ID = re.compile(r"^(area|zone|output|light|lock|tstat|barrier|keypad)-[1-9][0-9]{0,3}$")
+_ENV_REF = re.compile(
+    r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))"
+)
+
+
+class ConfigError(Exception):
+    """Invalid configuration; ``problems`` holds one ``key.path: problem`` line each."""
+
+    def __init__(self, problems: list[str], source: str | None = None) -> None:
+        self.problems = problems
+        self.source = source
+        head = f"invalid configuration in {source}" if source else "invalid configuration"
+        super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def _located(path: str, message: str) -> PydanticCustomError:
+    """An error that names a key below the validator's own location."""
+    return PydanticCustomError("e27_located", "{message}", {"path": path, "message": message})
+
+
+# --- field types -----------------------------------------------------------------------------
+
+
+def _mac(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a string like 00:11:22:33:44:aa")
+    return normalize_mac(value)
+
+
+def _topic_prefix(value: object) -> object:
+    if isinstance(value, str):
+        if not value or value.startswith("/") or value.endswith("/") or "//" in value:
+            raise ValueError("must be non-empty with no leading, trailing or double '/'")
+        if any(ch in value for ch in "+#\x00") or value.startswith("$"):
+            raise ValueError("must not contain MQTT wildcards ('+', '#') or start with '$'")
+    return value
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+def _str_of_number(value: object) -> object:
+    """``protocol = 5`` in TOML is an integer; accept it as the string ``"5"``."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _homie_id(value: object) -> object:
+    if isinstance(value, str) and not _HOMIE_ID.match(value):
+        raise ValueError(
+            f"{value!r} is not a Homie id: use lowercase a-z, 0-9 and '-', "
+            "not starting with '-', at most 64 characters"
+        )
+    return value
+
+
+HomieId = Annotated[str, BeforeValidator(_homie_id)]
+MacAddress = Annotated[str, BeforeValidator(_mac)]
+TopicPrefix = Annotated[str, BeforeValidator(_topic_prefix)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Hostname = Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=r"^[^\s/]+$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _expand_env(raw: str, env: Mapping[str, str]) -> str:
+    def sub(match: re.Match[str]) -> str:
+        name = match.group("braced") or match.group("bare")
+        if name not in env:
+            raise ValueError(f"${name} is not set in the environment")
+        return env[name]
+
+    return _ENV_REF.sub(sub, raw)
+
+
+def _read_secret_files(data: Any, pairs: Mapping[str, str], info: ValidationInfo) -> Any:
+    """Fill each secret from its ``*_file`` option: read at load, trailing newline stripped.
+
+    ``$VAR`` in the path is expanded (``$CREDENTIALS_DIRECTORY/mqtt`` under systemd).
+    """
+    if not isinstance(data, dict):
+        return data
+    env: Mapping[str, str] = (info.context or {}).get("env", os.environ)
+    out = dict(data)
+    for secret_key, file_key in pairs.items():
+        raw = out.get(file_key)
+        if raw is None:
+            continue
+        if out.get(secret_key) is not None:
+            raise _located(secret_key, f"set only one of {secret_key} and {file_key}")
+        if not isinstance(raw, str | os.PathLike):
+            raise _located(file_key, "must be a file path")
+        try:
+            path = Path(_expand_env(os.fspath(raw), env))
+            text = path.read_text(encoding="utf-8")
+        except ValueError as exc:
+            raise _located(file_key, str(exc)) from None
+        except OSError as exc:
+            raise _located(file_key, f"cannot read {raw}: {exc.strerror or exc}") from None
+        value = text.rstrip("\r\n")
+        if not value:
+            raise _located(file_key, f"{path} is empty")
+        out[file_key] = str(path)
+        out[secret_key] = value
+    return out
+
+
+# --- sections --------------------------------------------------------------------------------
+
+
+class TlsConfig(_Model):
+    """TLS to the broker; off by default (set ``mqtt.port = 8883`` when enabling it)."""
+
+    enabled: bool = False
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    insecure: bool = False
+    server_name: Hostname | None = None
+
+    @model_validator(mode="after")
+    def _files(self) -> TlsConfig:
+        if self.key_file is not None and self.cert_file is None:
+            raise _located("key_file", "needs cert_file as well")
+        if self.enabled:
+            for name in ("ca_file", "cert_file", "key_file"):
+                path = getattr(self, name)
+                if path is not None and not path.is_file():
+                    raise _located(name, f"{path} does not exist or is not a file")
+        return self
+
+
+class MqttConfig(_Model):
+    host: Hostname = "127.0.0.1"
+    port: Port = 1883
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    client_id: Annotated[str, StringConstraints(pattern=r"^[^\s+#/]{1,128}$")] | None = None
+    keepalive: Annotated[int, Field(ge=5, le=3600)] = 60
+    protocol: Annotated[Literal["auto", "5", "3.1.1"], BeforeValidator(_str_of_number)] = "auto"
+    reconnect_min_backoff: Annotated[float, Field(gt=0, le=3600)] = 1.0
+    reconnect_max_backoff: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    tls: TlsConfig = Field(default_factory=TlsConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_files(cls, data: Any, info: ValidationInfo) -> Any:
+        return _read_secret_files(data, {"password": "password_file"}, info)
+
+    @model_validator(mode="after")
+    def _backoff(self) -> MqttConfig:
+        if self.reconnect_min_backoff > self.reconnect_max_backoff:
+            raise _located("reconnect_min_backoff", "must not exceed reconnect_max_backoff")
+        if self.password is not None and self.username is None:
+            raise _located("username", "required when a password is set")
+        return self
+
+
+class BridgeConfig(_Model):
+    id: HomieId = "e27bridge"
+    base_topic: TopicPrefix = "e27bridge"
+    homie_prefix: TopicPrefix = "homie"
+    discovery_prefix: TopicPrefix = "homeassistant"
+    state_dir: Path = Path("/var/lib/e27bridge")
+    ha_birth_topic: TopicPrefix = "homeassistant/status"
+    ha_republish_delay: Annotated[float, Field(ge=0, le=300)] = 5.0
+    coalesce_ms: Annotated[int, Field(ge=0, le=250)] = 0
+
+
+class LoggingConfig(_Model):
+    level: Annotated[
+        Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)
+    ] = "INFO"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class QueueConfig(_Model):
+    """Per-panel request queue defaults (ADR-0111)."""
+
+    depth: Annotated[int, Field(ge=1, le=10000)] = 64
+    command_max_age: Annotated[float, Field(gt=0, le=3600)] = 10.0
+    min_interval: Annotated[float, Field(ge=0, le=10)] = 0.05
+    request_timeout: Annotated[float, Field(gt=0, le=120)] = 5.0
+
+
+class EntityOverride(_Model):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    device_class: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,64}$")] | None = None
+    exclude: bool = False
+
+
+def _entity_id(value: object) -> object:
+    if isinstance(value, str) and not _ENTITY_ID.match(value):
+        raise ValueError(
+            "not an entity id (area-N, zone-N, output-N, light-N, lock-N, tstat-N, "
+            "barrier-N or keypad-N)"
+        )
+    return value
+
+
+EntityId = Annotated[str, BeforeValidator(_entity_id)]
+
+
+class PanelConfig(_Model):
+    """One panel; its MAC is its identity, ``host`` only a hint kept fresh by rediscovery."""
+
+    id: HomieId
+    mac: MacAddress
+    host: Hostname | None = None
+    port: Port = 2101
+    discovery_port: Port = 2362
+    access_code: SecretStr | None = None
+    access_code_file: Path | None = None
+    passphrase: SecretStr | None = None
+    passphrase_file: Path | None = None
+    entities: dict[EntityId, EntityOverride] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data: Any, info: ValidationInfo) -> Any:
+        data = _read_secret_files(
+            data, {"access_code": "access_code_file", "passphrase": "passphrase_file"}, info
+        )
+        if isinstance(data, dict) and data.get("id") is None:
+            try:
+                derived = f"e27-{_mac(data.get('mac')).lower()}"
+            except ValueError:
+                derived = "e27-unknown"  # the MAC error is what gets reported
+            data = {**data, "id": derived}
+        return data
+
+    @model_validator(mode="after")
+    def _pairs(self) -> PanelConfig:
+        if (self.access_code is None) != (self.passphrase is None):
+            missing = "passphrase" if self.passphrase is None else "access_code"
+            raise _located(missing, "access_code and passphrase are needed together")
+        return self
+
+
+class Config(BaseSettings):
+    """The whole daemon configuration; build it with :func:`load_config`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_DELIMITER,
+        case_sensitive=False,
+        extra="forbid",
+        frozen=True,
+    )
+
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    bridge: BridgeConfig = Field(default_factory=BridgeConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    queue: QueueConfig = Field(default_factory=QueueConfig)
+    panels: list[PanelConfig] = Field(default_factory=list)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only explicit values: :func:`load_config` merges file and environment itself."""
+        return (init_settings,)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Config:
+        seen_mac: dict[str, int] = {}
+        seen_id: dict[str, int] = {}
+        for i, panel in enumerate(self.panels):
+            if panel.mac in seen_mac:
+                raise _located(
+                    f"panels[{i}].mac", f"duplicate of panels[{seen_mac[panel.mac]}].mac"
+                )
+            if panel.id in seen_id:
+                raise _located(f"panels[{i}].id", f"duplicate of panels[{seen_id[panel.id]}].id")
+            if panel.id == self.bridge.id:
+                raise _located(f"panels[{i}].id", "must differ from bridge.id")
+            seen_mac[panel.mac] = i
+            seen_id[panel.id] = i
+        return self
+
+    @property
+    def mqtt_client_id(self) -> str:
+        """The MQTT client id: explicit, or derived from the bridge id (stable across restarts)."""
+        return self.mqtt.client_id or self.bridge.id
+
+    def panel(self, panel_id: str) -> PanelConfig | None:
+        return next((p for p in self.panels if p.id == panel_id), None)
+
+    def redacted_dict(self) -> dict[str, Any]:
+        """The effective configuration as plain data, with every set secret masked."""
+        return _redact(self)
+
+
+def _redact(model: BaseModel) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in type(model).model_fields:
+        out[name] = _redact_value(getattr(model, name))
+    return out
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return MASK
+    if isinstance(value, BaseModel):
+        return _redact(value)
+    if isinstance(value, dict):
+        return {str(k): _redact_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_value(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """pydantic-settings' environment source, fed from a given mapping instead of os.environ."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        self._mapping = env
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {k.lower(): v for k, v in self._mapping.items() if k.upper().startswith(ENV_PREFIX)}
+
+
+def _merge(base: Any, override: Any, path: str) -> Any:
+    """Deep-merge the environment over the file; ``PANELS__0__HOST`` addresses list items."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            sub = f"{path}.{key}" if path else str(key)
+            merged[key] = _merge(base[key], value, sub) if key in base else value
+        return merged
+    if isinstance(base, list) and isinstance(override, dict):
+        items = list(base)
+        for key in sorted(override, key=lambda k: int(k) if str(k).isdigit() else -1):
+            if not str(key).isdigit():
+                raise ConfigError([f"{path}.{key}: not a list index (use {path}__0__...)"])
+            index = int(key)
+            if index < len(items):
+                items[index] = _merge(items[index], override[key], f"{path}[{index}]")
+            elif index == len(items):
+                items.append(override[key])
+            else:
+                raise ConfigError([f"{path}[{index}]: index skips {path}[{len(items)}]"])
+        return items
+    return override
+
+
+def _env_paths(data: Any, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    if isinstance(data, dict):
+        paths: set[tuple[str, ...]] = set()
+        for key, value in data.items():
+            paths |= _env_paths(value, (*prefix, str(key)))
+        return paths
+    return {prefix}
+
+
+def _format_loc(loc: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in loc:
+        if part == "[key]":
+            continue
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "config"
+
+
+def _overlaps(loc: tuple[str, ...], env_path: tuple[str, ...]) -> bool:
+    return bool(env_path) and loc[: len(env_path)] == env_path
+
+
+def _problems(exc: ValidationError, from_env: set[tuple[str, ...]]) -> list[str]:
+    lines: list[str] = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = _format_loc(tuple(err["loc"]))
+        msg = err["msg"]
+        ctx = err.get("ctx") or {}
+        if err["type"] == "e27_located":
+            sub = str(ctx["path"])
+            loc = sub if loc == "config" else f"{loc}.{sub}"
+            msg = str(ctx["message"])
+        elif err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "required"
+        elif msg.startswith("Value error, "):
+            msg = msg.removeprefix("Value error, ")
+        parts = tuple(str(p) for p in err["loc"] if p != "[key]")
+        env_hit = next((p for p in from_env if _overlaps(parts, p)), None)
+        if env_hit is not None and err["type"] != "e27_located":
+            msg += f" (from {ENV_PREFIX}{ENV_DELIMITER.join(env_hit).upper()})"
+        lines.append(f"{loc}: {msg}")
+    return lines
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: file not found"], str(path)) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"], str(path)) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"], str(path)) from None
+
+
+def default_config_path(env: Mapping[str, str] | None = None) -> Path:
+    """``$E27BRIDGE_CONFIG`` if set (the Docker image sets it), else /etc/e27bridge/config.toml."""
+    env = os.environ if env is None else env
+    value = env.get(CONFIG_PATH_ENV)
+    return Path(value) if value else DEFAULT_CONFIG_PATH
+
+
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    """The ``--config FILE`` option every daemon sub-command shares."""
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=f"configuration file (default: ${CONFIG_PATH_ENV} or {DEFAULT_CONFIG_PATH})",
+    )
+
+
+def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> Config:
+    """Read ``path`` (None: the default path), apply the environment, validate.
+
+    Raises :class:`ConfigError` listing every problem as ``key.path: problem``.
+    """
+    env = dict(os.environ) if env is None else dict(env)
+    path = default_config_path(env) if path is None else path
+    file_data = _read_toml(path)
+    try:
+        env_data = _MappingEnvSource(Config, env)()
+    except ValueError as exc:  # a JSON-valued variable that is not JSON
+        raise ConfigError([f"environment: {exc}"], str(path)) from None
+    try:
+        merged = _merge(file_data, env_data, "")
+    except ConfigError as exc:
+        raise ConfigError(
+            [p.removeprefix(".") + " (from environment)" for p in exc.problems], str(path)
+        ) from None
+    try:
+        return Config.model_validate(merged, context={"env": env})
+    except ValidationError as exc:
+        raise ConfigError(_problems(exc, _env_paths(env_data)), str(path)) from None
