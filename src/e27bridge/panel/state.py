@@ -80,7 +80,9 @@ class Area:
             return AlarmPhase.ARMING if pending and self.ee_timer > 0 else AlarmPhase.DISARMED
         if self.ee_timer > 0 and self.alarm_zone:
             return AlarmPhase.PENDING
-        return AlarmPhase.ARMED_AWAY if self.arm_state is ArmMode.ARMED_AWAY else AlarmPhase.ARMED_HOME
+        return (
+            AlarmPhase.ARMED_AWAY if self.arm_state is ArmMode.ARMED_AWAY else AlarmPhase.ARMED_HOME
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +214,7 @@ ENTITY_TYPES: Mapping[EntityKind, type[Any]] = MappingProxyType(
     }
 )
 
+
 def _empty() -> Mapping[int, Any]:
     return MappingProxyType({})
 
@@ -246,7 +249,8 @@ class PanelSnapshot:
         return mapping
 
     def with_entities(self, kind: EntityKind, entities: Mapping[int, Any]) -> PanelSnapshot:
-        return replace(self, **{_COLLECTIONS[kind]: MappingProxyType(dict(entities))})
+        changes: dict[str, Any] = {_COLLECTIONS[kind]: MappingProxyType(dict(entities))}
+        return replace(self, **changes)
 
     @property
     def capabilities(self) -> Capabilities:
@@ -266,7 +270,6 @@ _COLLECTIONS: Mapping[EntityKind, str] = MappingProxyType(
         EntityKind.USER: "users",
     }
 )
-
 
 
 def changed_fields(old: Any, new: Any) -> tuple[str, ...]:

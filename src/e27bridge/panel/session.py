@@ -1,0 +1,220 @@
+"""One TCP connection to one panel: connect, HELLO, framed receive pump, send, close.
+
+A ``Session`` is an ordinary object with an explicit lifecycle. It knows nothing about
+queues or state: it hands every decoded message to ``on_message`` and reports its end once
+through ``on_closed``. The owner decides which session is current.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+
+from e27bridge.protocol.cleartext import JsonObjectReader
+from e27bridge.protocol.envelope import (
+    CLIENT_ADDRESS,
+    PANEL_ADDRESS,
+    Envelope,
+    EnvelopeCounter,
+    decode_envelope,
+    encode_envelope_frame,
+)
+from e27bridge.protocol.errors import ProtocolError, TransportError
+from e27bridge.protocol.framing import Deframer, Frame, FramingError
+from e27bridge.protocol.hello import (
+    HelloAccepted,
+    HelloOutcome,
+    build_hello_request,
+    classify_hello_reply,
+    find_hello_reply,
+)
+from e27bridge.protocol.identity import ClientIdentity, LinkKeys
+from e27bridge.protocol.messages import Inbound, decode_message, encode_request
+from e27bridge.protocol.requests import RequestSpec
+
+log = structlog.get_logger("e27bridge.session")
+
+READ_SIZE = 4096
+BAD_FRAMES_FATAL = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTimeouts:
+    connect: float = 5.0
+    hello: float = 5.0
+    write: float = 5.0
+
+
+class HelloFailed(Exception):
+    """HELLO ended without a session; ``outcome`` says why (typed, from the protocol core)."""
+
+    def __init__(self, outcome: HelloOutcome) -> None:
+        self.outcome = outcome
+        super().__init__(type(outcome).__name__)
+
+
+class Session:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        identity: ClientIdentity,
+        link_keys: LinkKeys,
+        *,
+        on_message: Callable[[Session, Inbound], None],
+        on_closed: Callable[[Session, str], None],
+        timeouts: SessionTimeouts | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self._identity = identity
+        self._link_keys = link_keys
+        self._on_message = on_message
+        self._on_closed = on_closed
+        self._timeouts = timeouts or SessionTimeouts()
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._pump: asyncio.Task[None] | None = None
+        self._session_key = b""
+        self._counter = EnvelopeCounter()
+        self._closed = False
+        self.session_id: int | None = None
+        self.protocol_errors = 0
+        self.framing_errors = 0
+        self._bad_in_a_row = 0
+
+    def __repr__(self) -> str:
+        return f"Session({self.host}:{self.port}, session_id={self.session_id})"
+
+    @property
+    def active(self) -> bool:
+        return self._pump is not None and not self._closed
+
+    async def open(self) -> HelloAccepted:
+        """Connect and run HELLO; raises ``TransportError`` or ``HelloFailed``."""
+        try:
+            self._reader, self._writer = await asyncio.wait_for(
+                asyncio.open_connection(self.host, self.port), self._timeouts.connect
+            )
+        except (OSError, TimeoutError) as exc:
+            raise TransportError(f"connect to {self.host}:{self.port} failed: {exc}") from exc
+        try:
+            accepted, remainder = await asyncio.wait_for(self._hello(), self._timeouts.hello)
+        except TimeoutError as exc:
+            await self._abort()
+            raise TransportError("no HELLO reply before the deadline") from exc
+        except BaseException:
+            await self._abort()
+            raise
+        self._session_key = accepted.session_key
+        self.session_id = accepted.session_id
+        self._pump = asyncio.create_task(self._run_pump(remainder), name=f"e27-pump-{self.host}")
+        return accepted
+
+    async def _hello(self) -> tuple[HelloAccepted, bytes]:
+        assert self._reader is not None and self._writer is not None
+        # The banner may or may not have arrived; HELLO does not need its nonce.
+        self._writer.write(build_hello_request(self._identity))
+        await self._writer.drain()
+        reader = JsonObjectReader()
+        while True:
+            data = await self._reader.read(READ_SIZE)
+            if not data:
+                raise TransportError("connection closed during HELLO")
+            reply = find_hello_reply(reader.feed(data))
+            if reply is None:
+                continue
+            outcome = classify_hello_reply(reply, self._link_keys)
+            if not isinstance(outcome, HelloAccepted):
+                raise HelloFailed(outcome)
+            return outcome, reader.take_remainder()
+
+    async def send(self, seq: int, spec: RequestSpec) -> None:
+        """Frame, encrypt and write one request; raises ``TransportError`` on failure."""
+        if self._writer is None or self._closed:
+            raise TransportError("session is closed")
+        payload = encode_request(seq, self.session_id, spec.domain, spec.command, spec.args)
+        envelope = Envelope(self._counter.next(), CLIENT_ADDRESS, PANEL_ADDRESS, 0, payload)
+        self._writer.write(encode_envelope_frame(self._session_key, envelope))
+        try:
+            await asyncio.wait_for(self._writer.drain(), self._timeouts.write)
+        except (OSError, TimeoutError) as exc:
+            self._finish(f"write failed: {exc}")
+            raise TransportError(f"write failed: {exc}") from exc
+
+    def adopt_session_id(self, session_id: int) -> None:
+        """The panel issues a new id after authenticate; every later request uses it."""
+        self.session_id = session_id
+
+    async def _run_pump(self, initial: bytes) -> None:
+        deframer = Deframer()
+        reason = "closed by panel"
+        try:
+            data = initial
+            while True:
+                if data:
+                    self._consume(deframer.feed(data))
+                assert self._reader is not None
+                data = await self._reader.read(READ_SIZE)
+                if not data:
+                    break
+        except (OSError, ConnectionError) as exc:
+            reason = f"connection error: {exc}"
+        except ProtocolError as exc:
+            reason = f"protocol error: {exc}"
+        except asyncio.CancelledError:
+            reason = "cancelled"
+            raise
+        finally:
+            self._finish(reason)
+
+    def _consume(self, events: list[Frame | FramingError]) -> None:
+        for event in events:
+            if isinstance(event, FramingError):
+                self.framing_errors += 1
+                log.debug("framing_error", kind=event.kind.value, discarded=event.discarded)
+                continue
+            try:
+                envelope = decode_envelope(self._session_key, event)
+                message = decode_message(envelope.payload)
+            except ProtocolError as exc:
+                # ADR-0001: drop one bad frame and go on; several in a row mean the keys
+                # do not match (MAGIC fails on every frame), so the session ends.
+                self.protocol_errors += 1
+                self._bad_in_a_row += 1
+                log.warning("frame_dropped", error=str(exc), in_a_row=self._bad_in_a_row)
+                if self._bad_in_a_row >= BAD_FRAMES_FATAL:
+                    raise
+                continue
+            self._bad_in_a_row = 0
+            self._on_message(self, message)
+
+    def _finish(self, reason: str) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._writer is not None:
+            self._writer.close()
+        self._on_closed(self, reason)
+
+    async def _abort(self) -> None:
+        self._closed = True
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(OSError, ConnectionError):
+                await self._writer.wait_closed()
+
+    async def close(self) -> None:
+        """Retire this session: stop the pump, close the socket; ``on_closed`` fires once."""
+        self._finish("closed by bridge")
+        if self._pump is not None and self._pump is not asyncio.current_task():
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._pump
+        if self._writer is not None:
+            with contextlib.suppress(OSError, ConnectionError):
+                await self._writer.wait_closed()
