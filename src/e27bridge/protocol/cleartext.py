@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 MAX_BUFFER = 8192
+FRAME_START = b"\x7e"  # never part of cleartext JSON outside a string
 
 
 class JsonObjectReader:
@@ -19,11 +20,22 @@ class JsonObjectReader:
         self.overflowed = False
 
     def feed(self, data: bytes) -> list[dict[str, Any]]:
-        """Return every complete JSON object; bytes between objects are skipped."""
+        """Return every complete JSON object; bytes between objects are skipped.
+
+        A frame start byte (0x7E) between objects begins the framed phase: parsing stops
+        there, and it and everything after it stay for ``take_remainder``.
+        """
         self._buffer += data
         objects: list[dict[str, Any]] = []
         while True:
             start = self._buffer.find(b"{")
+            framed_at = self._buffer.find(FRAME_START)
+            if framed_at >= 0 and (start < 0 or framed_at < start):
+                del self._buffer[:framed_at]
+                if len(self._buffer) > self._max_buffer:
+                    self._buffer.clear()
+                    self.overflowed = True
+                break
             if start < 0:
                 self._buffer.clear()
                 break
