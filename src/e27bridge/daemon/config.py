@@ -287,34 +287,14 @@ class PanelConfig(_Model):
         return self
 
 
-class Config(BaseSettings):
+class Config(_Model):
     """The whole daemon configuration; build it with :func:`load_config`."""
-
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_nested_delimiter=ENV_DELIMITER,
-        case_sensitive=False,
-        extra="forbid",
-        frozen=True,
-    )
 
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     bridge: BridgeConfig = Field(default_factory=BridgeConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     queue: QueueConfig = Field(default_factory=QueueConfig)
     panels: list[PanelConfig] = Field(default_factory=list)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Only explicit values: :func:`load_config` merges file and environment itself."""
-        return (init_settings,)
 
     @model_validator(mode="after")
     def _unique(self) -> Config:
@@ -368,6 +348,38 @@ def _redact_value(value: Any) -> Any:
 
 
 # --- loading ---------------------------------------------------------------------------------
+
+
+class _EnvShape(BaseSettings):
+    """The configuration's shape as pydantic-settings sees it, to explode ``E27BRIDGE_`` vars.
+
+    Only used to read the environment; :class:`Config` validates the merged result (a
+    ``BaseSettings`` model would not pass the validation context on to nested models).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_DELIMITER,
+        case_sensitive=False,
+        extra="ignore",
+    )
+
+    mqtt: MqttConfig | None = None
+    bridge: BridgeConfig | None = None
+    logging: LoggingConfig | None = None
+    queue: QueueConfig | None = None
+    panels: list[PanelConfig] | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
 
 
 class _MappingEnvSource(EnvSettingsSource):
@@ -493,7 +505,7 @@ def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> Conf
     path = default_config_path(env) if path is None else path
     file_data = _read_toml(path)
     try:
-        env_data = _MappingEnvSource(Config, env)()
+        env_data = _MappingEnvSource(_EnvShape, env)()
     except ValueError as exc:  # a JSON-valued variable that is not JSON
         raise ConfigError([f"environment: {exc}"], str(path)) from None
     try:
