@@ -36,7 +36,7 @@ async def discover(
     loop = asyncio.get_running_loop()
     transport, collector = await loop.create_datagram_endpoint(
         _Collector,
-        local_addr=("0.0.0.0", 0),
+        local_addr=("0.0.0.0", 0),  # noqa: S104 - broadcast replies come from anywhere
         family=socket.AF_INET,
     )
     sock = transport.get_extra_info("socket")
