@@ -17,6 +17,7 @@ from e27bridge import __version__
 # name -> module; the order is the order of ``--help``.
 SUBCOMMANDS: dict[str, str] = {
     "version": "e27bridge.commands.version",
+    "simulate": "e27bridge.commands.simulate",
 }
 
 EXIT_OK = 0

@@ -1,0 +1,189 @@
+"""``e27bridge simulate``: run a simulated E27 panel until SIGINT/SIGTERM.
+
+It prints exactly one line on stdout once it listens (scripts and tests parse it), logs to
+stderr, and writes the final stats as JSON to ``--stats-file`` on the way out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+HELP = "run a simulated E27 panel (real wire protocol) for tests and demos"
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", choices=("small", "large", "max"), default=None)
+    parser.add_argument("--scenario", metavar="FILE.toml", help="TOML scenario (overrides profile)")
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="TCP API port (default 2101; 0 = any free)")
+    parser.add_argument("--discovery-port", type=int, help="UDP discovery port (default 2362)")
+    parser.add_argument("--mac", help="panel MAC address")
+    parser.add_argument("--access-code", help="access code accepted by api_link")
+    parser.add_argument("--passphrase", help="passphrase accepted by api_link")
+    parser.add_argument("--user-pin", type=int, help="PIN of user 1 (valid for every area)")
+    parser.add_argument("--time-scale", type=float, help="divide every panel timer by F")
+    parser.add_argument("--seed", type=int, help="seed for activity and fault dice")
+    parser.add_argument("--stats-file", type=Path, help="write stats JSON here on exit")
+    parser.add_argument(
+        "--control", metavar="PATH|HOST:PORT", help="JSON-lines control channel (Unix or loopback)"
+    )
+    parser.add_argument(
+        "--activity",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="random zone activity on/off (default: as the profile/scenario says)",
+    )
+    parser.add_argument("--session-policy", choices=("refuse", "replace"))
+    parser.add_argument(
+        "--strict", action="store_true", default=None, help="disconnect on in-flight violations"
+    )
+    parser.add_argument(
+        "--log-level", default="warning", choices=("debug", "info", "warning", "error")
+    )
+
+
+def _configure_logging(level: str) -> None:
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
+
+
+def build_config(args: argparse.Namespace) -> Any:
+    """Profile or scenario, then the flags; raises ``ScenarioError`` with a clear message."""
+    from e27bridge.simulator.config import (  # noqa: PLC0415 - keep ``--help`` fast
+        ScenarioError,
+        load_scenario,
+        profile_config,
+    )
+
+    if args.scenario:
+        config = load_scenario(args.scenario)
+        if args.profile:
+            raise ScenarioError("give --profile or --scenario (which names its profile), not both")
+    else:
+        config = profile_config(args.profile or "small")
+    network = config.network
+    net_changes = {
+        key: value
+        for key, value in (
+            ("host", args.host),
+            ("port", args.port),
+            ("discovery_port", args.discovery_port),
+        )
+        if value is not None
+    }
+    identity_changes = {"mac": args.mac} if args.mac else {}
+    cred_changes = {
+        key: value
+        for key, value in (("access_code", args.access_code), ("passphrase", args.passphrase))
+        if value is not None
+    }
+    behaviour_changes: dict[str, Any] = {}
+    if args.session_policy:
+        behaviour_changes["session_policy"] = args.session_policy
+    if args.strict:
+        behaviour_changes["strict"] = True
+    config = dataclasses.replace(
+        config,
+        network=dataclasses.replace(network, **net_changes),
+        identity=dataclasses.replace(config.identity, **identity_changes),
+        credentials=dataclasses.replace(config.credentials, **cred_changes),
+        behaviour=dataclasses.replace(config.behaviour, **behaviour_changes),
+    )
+    if args.time_scale is not None:
+        config = dataclasses.replace(
+            config, timings=dataclasses.replace(config.timings, time_scale=args.time_scale)
+        )
+    if args.activity is not None:
+        config = dataclasses.replace(
+            config, activity=dataclasses.replace(config.activity, enabled=args.activity)
+        )
+    if args.seed is not None:
+        config = dataclasses.replace(config, seed=args.seed)
+    if args.user_pin is not None:
+        config = config.with_user_pin(args.user_pin)
+    return config
+
+
+def start_line(info: dict[str, Any]) -> str:
+    """The one line printed at start; ``key=value`` pairs, easy to split."""
+    fields = [
+        f"tcp={info['host']}:{info['port']}",
+        f"udp={info['host']}:{info['discovery_port']}",
+        f"control={info['control'] or '-'}",
+        f"mac={info['mac']}",
+        f"access_code={info['access_code']}",
+        f"passphrase={json.dumps(info['passphrase'])}",
+        f"user_pin={info['user_pin']}",
+        f"profile={info['profile']}",
+    ]
+    return "e27bridge simulator listening " + " ".join(fields)
+
+
+def write_stats(path: Path, stats: dict[str, Any]) -> None:
+    """Atomic write so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".stats-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(stats, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+async def _serve(config: Any, args: argparse.Namespace) -> int:
+    from e27bridge.simulator.runner import run_simulator  # noqa: PLC0415
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with run_simulator(config, control=args.control) as sim:
+        print(start_line(sim.describe()), flush=True)
+        await stop.wait()
+        stats = sim.stats_snapshot()
+    if args.stats_file:
+        write_stats(args.stats_file, stats)
+    return EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    from e27bridge.simulator.config import ScenarioError  # noqa: PLC0415
+    from e27bridge.simulator.control import ControlError  # noqa: PLC0415
+
+    _configure_logging(args.log_level)
+    try:
+        config = build_config(args)
+    except ScenarioError as exc:
+        print(f"e27bridge simulate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return asyncio.run(_serve(config, args))
+    except ControlError as exc:
+        print(f"e27bridge simulate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"e27bridge simulate: cannot listen: {exc}", file=sys.stderr)
+        return EXIT_FAILURE

@@ -1,0 +1,270 @@
+"""The simulator's control channel: JSON lines over a Unix socket or loopback TCP.
+
+One JSON object per line in, exactly one JSON object per line back (docs/simulator-control.md).
+Each command maps onto one method of the runner's ``Simulator``, so tests in-process and
+scripts over the socket drive the same code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+import os
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from e27bridge.simulator.faults import FaultError
+
+if TYPE_CHECKING:
+    from e27bridge.simulator.runner import Simulator
+
+log = structlog.get_logger("e27bridge.simulator.control")
+
+MAX_LINE = 64 * 1024
+_HOST_PORT = re.compile(r"^(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):(?P<port>\d{1,5})$")
+
+
+class ControlError(ValueError):
+    """A bad control command; its message is sent back to the caller."""
+
+
+def parse_address(address: str) -> tuple[str, int] | str:
+    """``host:port`` (loopback only) or a Unix socket path."""
+    match = _HOST_PORT.match(address)
+    if match is None or "/" in address:
+        return address
+    host = match["host"].strip("[]")
+    port = int(match["port"])
+    if host != "localhost":
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise ControlError(f"control channel must be on loopback, not {host}")
+    if port > 65535:
+        raise ControlError(f"bad control port {port}")
+    return host, port
+
+
+def _arg(
+    command: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any = ...
+) -> Any:
+    value = command.get(name, default)
+    if value is ...:
+        raise ControlError(f"missing {name!r}")
+    if value is not default and (
+        (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind)
+    ):
+        raise ControlError(f"{name!r} has the wrong type")
+    return value
+
+
+Handler = Callable[["Simulator", dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+async def _stats(sim: Simulator, _: dict[str, Any]) -> dict[str, Any]:
+    return {"stats": sim.stats_snapshot()}
+
+
+async def _describe(sim: Simulator, _: dict[str, Any]) -> dict[str, Any]:
+    return {"simulator": sim.describe()}
+
+
+async def _set_zone(sim: Simulator, c: dict[str, Any]) -> dict[str, Any]:
+    sim.set_zone(_arg(c, "zone_id", int), _arg(c, "state", str))
+    return {}
+
+
+async def _trigger_alarm(sim: Simulator, c: dict[str, Any]) -> dict[str, Any]:
+    sim.trigger_alarm(_arg(c, "area_id", int), _arg(c, "zone_id", int, None))
+    return {}
+
+
+async def _set_trouble(sim: Simulator, c: dict[str, Any]) -> dict[str, Any]:
+    sim.set_trouble(_arg(c, "name", str), _arg(c, "active", bool, True))
+    return {}
+
+
+async def _faults(sim: Simulator, _: dict[str, Any]) -> dict[str, Any]:
+    return {"faults": sim.faults.as_dict()}
+
+
+async def _set_faults(sim: Simulator, c: dict[str, Any]) -> dict[str, Any]:
+    values = _arg(c, "faults", dict)
+    sim.set_faults(**values)
+    return {"faults": sim.faults.as_dict()}
+
+
+async def _clear_faults(sim: Simulator, _: dict[str, Any]) -> dict[str, Any]:
+    sim.clear_faults()
+    return {"faults": sim.faults.as_dict()}
+
+
+async def _restart(sim: Simulator, c: dict[str, Any]) -> dict[str, Any]:
+    down_for = float(_arg(c, "down_for", (int, float), 1.0))
+    if down_for < 0:
+        raise ControlError("'down_for' must be >= 0")
+    if _arg(c, "wait", bool, False):
+        await sim.restart(down_for)
+    else:
+        sim.server.spawn(sim.restart(down_for), "sim-restart")
+        await asyncio.sleep(0)  # let the port close before the reply goes out
+    return {"port": sim.port, "down_for": down_for}
+
+
+async def _move_to_port(sim: Simulator, c: dict[str, Any]) -> dict[str, Any]:
+    port = _arg(c, "port", int, 0)
+    if not 0 <= port <= 65535:
+        raise ControlError("'port' must be 0..65535")
+    return {"port": await sim.move_to_port(port)}
+
+
+async def _revoke_link(sim: Simulator, c: dict[str, Any]) -> dict[str, Any]:
+    removed = sim.revoke_link(
+        _arg(c, "sn", str, None), close_sessions=_arg(c, "close_sessions", bool, False)
+    )
+    return {"revoked": removed}
+
+
+async def _change_mac(sim: Simulator, c: dict[str, Any]) -> dict[str, Any]:
+    try:
+        mac = sim.change_mac(
+            _arg(c, "mac", str), drop_sessions=_arg(c, "drop_sessions", bool, True)
+        )
+    except ValueError as exc:
+        raise ControlError(str(exc)) from None
+    return {"mac": mac}
+
+
+async def _drop_sessions(sim: Simulator, _: dict[str, Any]) -> dict[str, Any]:
+    return {"dropped": sim.drop_sessions()}
+
+
+async def _set_behaviour(sim: Simulator, c: dict[str, Any]) -> dict[str, Any]:
+    policy = _arg(c, "session_policy", str, None)
+    if policy is not None:
+        if policy not in ("refuse", "replace"):
+            raise ControlError("'session_policy' must be 'refuse' or 'replace'")
+        sim.server.session_policy = "refuse" if policy == "refuse" else "replace"
+    strict = _arg(c, "strict", bool, None)
+    if strict is not None:
+        sim.server.strict = strict
+    return {"session_policy": sim.server.session_policy, "strict": sim.server.strict}
+
+
+async def _ping(_sim: Simulator, _: dict[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+COMMANDS: dict[str, Handler] = {
+    "ping": _ping,
+    "describe": _describe,
+    "stats": _stats,
+    "set_zone": _set_zone,
+    "trigger_alarm": _trigger_alarm,
+    "set_trouble": _set_trouble,
+    "faults": _faults,
+    "set_faults": _set_faults,
+    "clear_faults": _clear_faults,
+    "restart": _restart,
+    "move_to_port": _move_to_port,
+    "revoke_link": _revoke_link,
+    "change_mac": _change_mac,
+    "drop_sessions": _drop_sessions,
+    "set_behaviour": _set_behaviour,
+}
+
+
+async def execute(sim: Simulator, command: Any) -> dict[str, Any]:
+    """Run one decoded command; always returns the reply object (never raises)."""
+    if not isinstance(command, dict):
+        return {"ok": False, "error": "a command must be a JSON object"}
+    reply: dict[str, Any] = {"id": command["id"]} if "id" in command else {}
+    name = command.get("cmd")
+    handler = COMMANDS.get(name) if isinstance(name, str) else None
+    if handler is None:
+        reply.update(ok=False, error=f"unknown cmd {name!r}; known: {', '.join(COMMANDS)}")
+        return reply
+    try:
+        result = await handler(sim, command)
+    except (ControlError, FaultError, KeyError, ValueError, TypeError) as exc:
+        reply.update(ok=False, error=str(exc) or type(exc).__name__)
+        return reply
+    reply.update(ok=True, **result)
+    return reply
+
+
+class ControlServer:
+    """Serves ``execute`` to JSON-lines clients; one reply line per command line."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self._sim = sim
+        self._server: asyncio.Server | None = None
+        self._path: str | None = None
+        self.address: str | None = None
+        self._clients: set[asyncio.StreamWriter] = set()
+
+    async def start(self, address: str) -> None:
+        target = parse_address(address)
+        if isinstance(target, str):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(target)
+            self._server = await asyncio.start_unix_server(self._serve, target, limit=MAX_LINE)
+            os.chmod(target, 0o600)
+            self._path = self.address = target
+        else:
+            host, port = target
+            self._server = await asyncio.start_server(self._serve, host, port, limit=MAX_LINE)
+            bound = self._server.sockets[0].getsockname()
+            self.address = f"{bound[0]}:{bound[1]}"
+        log.info("sim_control_listening", address=self.address)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for writer in list(self._clients):
+                writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2.0)
+            self._server = None
+        if self._path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._path)
+            self._path = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._clients.add(writer)
+        try:
+            while True:
+                try:
+                    line = await reader.readline()
+                except ValueError:  # line longer than MAX_LINE
+                    writer.write(b'{"ok":false,"error":"line too long"}\n')
+                    break
+                if not line:
+                    break
+                if not line.strip():
+                    continue
+                command: Any = None
+                try:
+                    command = json.loads(line)
+                except ValueError as exc:
+                    reply: dict[str, Any] = {"ok": False, "error": f"not JSON: {exc}"}
+                else:
+                    reply = await execute(self._sim, command)
+                name = command.get("cmd") if isinstance(command, dict) else None
+                log.info("sim_control_command", cmd=name, ok=reply["ok"])
+                writer.write(json.dumps(reply, separators=(",", ":")).encode() + b"\n")
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            self._clients.discard(writer)
+            with contextlib.suppress(Exception):
+                writer.close()

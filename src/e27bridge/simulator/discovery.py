@@ -1,0 +1,64 @@
+"""UDP discovery responder: answers ``{"FIND":"ELKWCID"}`` probes with the panel's announcement.
+
+The announcement is built on every probe from a callable, so a port move or a MAC change
+made at run time shows up in the next reply (that is how clients rediscover a moved panel).
+``None`` from the callable means the panel is down (restarting) and stays silent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import structlog
+
+from e27bridge.protocol.discovery import is_probe
+
+log = structlog.get_logger("e27bridge.simulator.discovery")
+
+Announcement = Callable[[], bytes | None]
+
+
+class DiscoveryResponder(asyncio.DatagramProtocol):
+    def __init__(self, announcement: Announcement) -> None:
+        self._announcement = announcement
+        self._transport: asyncio.DatagramTransport | None = None
+        self.probes = 0
+        self.ignored = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.DatagramTransport)
+        self._transport = transport
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        if not is_probe(data):
+            self.ignored += 1
+            return
+        self.probes += 1
+        reply = self._announcement()
+        if reply is not None and self._transport is not None:
+            self._transport.sendto(reply, addr)
+            log.debug("sim_discovery_reply", peer=f"{addr[0]}:{addr[1]}")
+
+    def error_received(self, exc: Exception) -> None:
+        log.warning("sim_discovery_error", error=str(exc))
+
+    @property
+    def port(self) -> int:
+        assert self._transport is not None
+        port: int = self._transport.get_extra_info("sockname")[1]
+        return port
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+
+async def start_discovery(host: str, port: int, announcement: Announcement) -> DiscoveryResponder:
+    """Bind the responder on ``host:port`` (0 = a free port); see ``.port`` for the result."""
+    loop = asyncio.get_running_loop()
+    _, protocol = await loop.create_datagram_endpoint(
+        lambda: DiscoveryResponder(announcement), local_addr=(host, port)
+    )
+    return protocol

@@ -1,0 +1,651 @@
+"""The simulated panel's TCP side: banner, ``api_link``, ``hello`` and the framed session phase.
+
+All wire work goes through the sans-IO protocol core; this module only owns sockets, tasks
+and timing. The panel model (``SimulatedPanel``) is pure and is called from here:
+``handle`` for each request, ``advance`` from one timer loop, and ``take_broadcasts`` after
+either, whose messages go to every live session.
+
+Requests of one session are answered in arrival order by one worker. Without injected
+delays a request is answered inline as soon as it is read (the fast path); with delays the
+reader keeps reading while the worker sleeps, so a client that sends a second request before
+the first reply is seen as an in-flight violation (ADR-0250).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import structlog
+
+from e27bridge.protocol.cleartext import JsonObjectReader, dumps
+from e27bridge.protocol.discovery import build_banner
+from e27bridge.protocol.envelope import (
+    CLIENT_ADDRESS,
+    PANEL_ADDRESS,
+    Envelope,
+    EnvelopeCounter,
+    decode_envelope,
+    encode_envelope_frame,
+)
+from e27bridge.protocol.errors import EnvelopeError, MalformedMessage, PanelErrorCode
+from e27bridge.protocol.framing import Deframer, Frame, FramingError
+from e27bridge.protocol.hello import build_hello_accept, build_hello_error, parse_hello_request
+from e27bridge.protocol.identity import LinkKeys
+from e27bridge.protocol.linking import build_link_reply, derive_link_proof, parse_link_request
+from e27bridge.protocol.messages import PanelRequest, parse_request
+from e27bridge.simulator.faults import SPLIT_PAUSE, FaultState, bad_crc_frame, garbage, split_points
+from e27bridge.simulator.panel import SessionAuth
+from e27bridge.simulator.stats import ServerStats, SessionStats
+
+log = structlog.get_logger("e27bridge.simulator.server")
+
+READ_SIZE = 65536
+# A client that does not read its replies is cut off rather than buffered without bound.
+MAX_WRITE_BUFFER = 4 * 1024 * 1024
+
+SessionPolicy = Literal["refuse", "replace"]
+
+
+class PanelModel(Protocol):
+    """What the server needs from the panel (``SimulatedPanel`` satisfies it)."""
+
+    def handle(self, request: PanelRequest, auth: SessionAuth, now: float) -> dict[str, Any]: ...
+    def advance(self, now: float) -> None: ...
+    def next_deadline(self) -> float | None: ...
+    def take_broadcasts(self) -> list[dict[str, Any]]: ...
+    def domain_counts(self) -> dict[str, int]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """Everything the TCP server needs from the simulator configuration."""
+
+    access_code: str = field(repr=False)
+    passphrase: str = field(repr=False)
+    host: str = "127.0.0.1"
+    port: int = 0
+    link_slots: int = 8
+    max_sessions: int = 8
+    session_policy: SessionPolicy = "refuse"
+    strict: bool = False
+    cleartext_timeout: float = 30.0  # idle limit before HELLO (also after a silent api_link)
+    idle_timeout: float = 0.0  # close a session silent for this long (0 = never)
+
+
+class LinkTable:
+    """Linked client identities by ``sn``; re-linking an ``sn`` reuses its slot."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots = slots
+        self._links: dict[str, LinkKeys] = {}
+
+    def get(self, sn: str) -> LinkKeys | None:
+        return self._links.get(sn)
+
+    def add(self, sn: str, keys: LinkKeys) -> bool:
+        if sn not in self._links and len(self._links) >= self.slots:
+            return False
+        self._links[sn] = keys
+        return True
+
+    def revoke(self, sn: str | None = None) -> list[str]:
+        """Remove one link (or all); returns the ``sn`` values removed."""
+        removed = list(self._links) if sn is None else [sn] if sn in self._links else []
+        for key in removed:
+            del self._links[key]
+        return removed
+
+    def sns(self) -> list[str]:
+        return sorted(self._links)
+
+    def __len__(self) -> int:
+        return len(self._links)
+
+    def __repr__(self) -> str:
+        return f"LinkTable({len(self._links)}/{self.slots} slots)"
+
+
+def _local_time() -> str:
+    return time.strftime("%Y/%m/%d,%H:%M:%S", time.localtime())
+
+
+class PanelServer:
+    """Listens on one TCP port and runs every client connection of the simulated panel."""
+
+    def __init__(
+        self,
+        panel: PanelModel,
+        settings: ServerSettings,
+        *,
+        faults: FaultState | None = None,
+        stats: ServerStats | None = None,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.panel = panel
+        self.settings = settings
+        self.faults = faults or FaultState()
+        self.stats = stats or ServerStats()
+        self.rng = rng or random.Random()
+        self.clock = clock
+        self.links = LinkTable(settings.link_slots)
+        self.session_policy: SessionPolicy = settings.session_policy
+        self.strict = settings.strict
+        self.host = settings.host
+        self.port = settings.port
+        self._server: asyncio.Server | None = None
+        self._connections: set[_Connection] = set()
+        self._sessions: dict[str, _Session] = {}
+        self._timer_task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._timer_deadline: float | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    @property
+    def listening(self) -> bool:
+        return self._server is not None
+
+    async def start(self) -> None:
+        await self.listen(self.port)
+        self._timer_task = asyncio.create_task(self._timer_loop(), name="sim-timer")
+
+    async def listen(self, port: int) -> int:
+        """Start accepting on ``port`` (0 = a free one); returns the bound port."""
+        if self._server is not None:
+            raise RuntimeError("already listening")
+        server = await asyncio.start_server(self._accept, self.host, port, reuse_address=True)
+        self._server = server
+        self.port = server.sockets[0].getsockname()[1]
+        log.info("sim_listening", host=self.host, port=self.port)
+        return self.port
+
+    async def stop_listening(self, reason: str) -> None:
+        """Close the port and every connection on it (panel restart, IP change, shutdown)."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for conn in list(self._connections):
+            conn.abort(reason)
+        if server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 2.0)
+        log.info("sim_stopped_listening", port=self.port, reason=reason)
+
+    async def close(self) -> None:
+        await self.stop_listening("shutdown")
+        tasks = [t for t in (self._timer_task, *self._background) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._timer_task = None
+
+    def spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.create_task(coro, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    # -- run-time faults -------------------------------------------------------------------
+
+    async def restart(self, down_for: float) -> None:
+        """Drop every session, keep the port closed for ``down_for`` s, listen again on it."""
+        port = self.port
+        self.stats.faults_injected["restart"] += 1
+        await self.stop_listening("restart")
+        await asyncio.sleep(down_for)
+        await self.listen(port)
+
+    async def move_to_port(self, port: int) -> int:
+        """An IP/port change: drop everything on the old port, listen on the new one."""
+        self.stats.faults_injected["move_to_port"] += 1
+        await self.stop_listening("moved")
+        return await self.listen(port)
+
+    def revoke_link(self, sn: str | None = None, *, close_sessions: bool = False) -> list[str]:
+        removed = self.links.revoke(sn)
+        self.stats.faults_injected["revoke_link"] += len(removed)
+        if close_sessions:
+            for key in removed:
+                session = self._sessions.get(key)
+                if session is not None:
+                    session.conn.abort("link_revoked")
+        return removed
+
+    def drop_sessions(self, reason: str = "dropped") -> int:
+        sessions = list(self._sessions.values())
+        for session in sessions:
+            session.conn.abort(reason)
+        return len(sessions)
+
+    @property
+    def live_sessions(self) -> int:
+        return len(self._sessions)
+
+    # -- panel glue ------------------------------------------------------------------------
+
+    def panel_changed(self) -> None:
+        """Call after anything that may queue broadcasts or move the next timer deadline."""
+        self.flush_broadcasts()
+        deadline = self.panel.next_deadline()
+        if deadline is not None and (
+            self._timer_deadline is None or deadline < self._timer_deadline
+        ):
+            self._wake.set()
+
+    def flush_broadcasts(self) -> None:
+        messages = self.panel.take_broadcasts()
+        if not messages:
+            return
+        payloads = [dumps(message) for message in messages]
+        for session in list(self._sessions.values()):
+            for payload in payloads:
+                session.send_payload(payload)
+                self.stats.broadcasts_sent += 1
+
+    async def _timer_loop(self) -> None:
+        while True:
+            deadline = self.panel.next_deadline()
+            self._timer_deadline = deadline
+            timeout = None if deadline is None else max(0.0, deadline - self.clock())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            self._wake.clear()
+            try:
+                self.panel.advance(self.clock())
+                self.flush_broadcasts()
+            except Exception:
+                log.exception("sim_timer_failed")
+                await asyncio.sleep(0.1)
+
+    # -- connections -----------------------------------------------------------------------
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = _Connection(self, reader, writer)
+        self._connections.add(conn)
+        self.stats.connections_accepted += 1
+        try:
+            await conn.run()
+        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
+            pass
+        except Exception:
+            log.exception("sim_connection_failed", peer=conn.peer)
+        finally:
+            self._connections.discard(conn)
+            conn.finish()
+
+    def session_opened(self, session: _Session) -> None:
+        self._sessions[session.sn] = session
+
+    def session_closed(self, session: _Session) -> None:
+        if self._sessions.get(session.sn) is session:
+            del self._sessions[session.sn]
+
+    def live_session(self, sn: str) -> _Session | None:
+        return self._sessions.get(sn)
+
+
+class _Connection:
+    """One accepted TCP connection: cleartext phase, then (after HELLO) a session."""
+
+    def __init__(
+        self, server: PanelServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self.server = server
+        self.reader = reader
+        self.writer = writer
+        peer = writer.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        self.nonce = secrets.token_hex(20)
+        self.session: _Session | None = None
+        self.closed = False
+        self.close_reason: str | None = None
+
+    def abort(self, reason: str) -> None:
+        """Close abruptly (the simulated panel drops the socket)."""
+        if self.closed:
+            return
+        self.closed = True
+        self.close_reason = reason
+        transport = self.writer.transport
+        with contextlib.suppress(Exception):
+            transport.abort()
+
+    def finish(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.close_reason = self.close_reason or "client_closed"
+            with contextlib.suppress(Exception):
+                self.writer.close()
+        if self.session is not None:
+            self.session.closed(self.close_reason or "closed")
+
+    def write(self, data: bytes) -> None:
+        if self.closed:
+            return
+        self.writer.write(data)
+        if self.writer.transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
+            log.warning("sim_client_not_reading", peer=self.peer)
+            self.abort("write_buffer_full")
+
+    async def run(self) -> None:
+        banner = build_banner(self.nonce, _local_time())
+        if self.server.faults.split_banner:
+            cut = banner.index(b"}{") + 1
+            self.write(banner[:cut])
+            await self.writer.drain()
+            await asyncio.sleep(SPLIT_PAUSE)
+            self.write(banner[cut:])
+        else:
+            self.write(banner)
+        remainder = await self._cleartext_phase()
+        if self.session is not None:
+            await self.session.run(remainder)
+
+    async def read(self, limit: float | None) -> bytes:
+        """One chunk; ``TimeoutError`` after ``limit`` seconds of silence."""
+        async with asyncio.timeout(limit):
+            data = await self.reader.read(READ_SIZE)
+        if not data:
+            raise ConnectionResetError("client closed")
+        return data
+
+    async def _cleartext_phase(self) -> bytes:
+        """Serve ``api_link`` and ``hello`` until a session starts; returns leftover bytes."""
+        objects_reader = JsonObjectReader()
+        while not self.closed:
+            data = await self.read(self.server.settings.cleartext_timeout)
+            for obj in objects_reader.feed(data):
+                if "api_link" in obj:
+                    self._api_link(obj)
+                elif "hello" in obj:
+                    self._hello(obj)
+                    if self.session is not None:
+                        return objects_reader.take_remainder()
+                else:
+                    self.server.stats.protocol_errors["cleartext_unknown"] += 1
+            if objects_reader.overflowed:
+                self.server.stats.protocol_errors["cleartext_overflow"] += 1
+                self.abort("cleartext_overflow")
+        return b""
+
+    def _api_link(self, obj: dict[str, Any]) -> None:
+        server, stats = self.server, self.server.stats
+        request = parse_link_request(obj)
+        if request is None:
+            stats.links_refused["malformed"] += 1
+            stats.protocol_errors["malformed_api_link"] += 1
+            return
+        proof = derive_link_proof(
+            access_code=server.settings.access_code,
+            passphrase=server.settings.passphrase,
+            identity=request.identity,
+            nonce=self.nonce,
+            cnonce=request.cnonce,
+        )
+        if request.password.lower() != proof.password:
+            # A real panel stays silent (observed); the client's only signal is its timeout.
+            stats.links_refused["wrong_credentials"] += 1
+            log.info("sim_link_refused", peer=self.peer, reason="wrong_credentials")
+            return
+        keys = LinkKeys(enc=secrets.token_hex(16), hmac=secrets.token_hex(20))
+        if server.faults.link_table_full or not server.links.add(request.identity.sn, keys):
+            stats.links_refused["no_space"] += 1
+            body: dict[str, Any] = {
+                "error_code": int(PanelErrorCode.NOT_ENOUGH_SPACE),
+                "error_message": "Not enough space",
+            }
+            log.info("sim_link_refused", peer=self.peer, reason="no_space")
+        else:
+            stats.links_made += 1
+            body = {"enc": keys.enc, "hmac": keys.hmac, "error_code": 0}
+            log.info("sim_link_made", peer=self.peer, sn=request.identity.sn)
+        self.write(build_link_reply(proof.tempkey_hex, body))
+
+    def _hello(self, obj: dict[str, Any]) -> None:
+        server, stats, faults = self.server, self.server.stats, self.server.faults
+        parsed = parse_hello_request(obj)
+        if parsed is None:
+            stats.protocol_errors["malformed_hello"] += 1
+            return None
+        seq, identity = parsed
+        sn = identity.sn
+
+        def refuse(reason: str, reply: bytes) -> None:
+            stats.sessions_refused[reason] += 1
+            log.info("sim_hello_refused", peer=self.peer, sn=sn, reason=reason)
+            self.write(reply)
+
+        if faults.hello_refusal == "no_session":
+            stats.faults_injected["hello_no_session"] += 1
+            return refuse("fault_no_session", build_hello_error(0, seq=seq))
+        if faults.hello_refusal == "rejected":
+            stats.faults_injected["hello_rejected"] += 1
+            return refuse(
+                "fault_rejected", build_hello_error(faults.hello_refusal_code, "rejected", seq)
+            )
+        keys = None if faults.link_revoked else server.links.get(sn)
+        if keys is None:
+            return refuse(
+                "invalid_id", build_hello_error(int(PanelErrorCode.INVALID_ID), "invalid_id")
+            )
+        existing = server.live_session(sn)
+        if existing is not None:
+            if server.session_policy == "refuse":
+                return refuse("duplicate_sn", build_hello_error(0, seq=seq))
+            existing.conn.abort("replaced")
+            existing.closed("replaced")
+        if server.live_sessions >= server.settings.max_sessions:
+            return refuse("max_sessions", build_hello_error(0, seq=seq))
+        session_id = secrets.randbits(32) or 1
+        session_key = secrets.token_bytes(16)
+        session = _Session(self, sn, SessionAuth(session_id=session_id), session_key)
+        self.session = session
+        server.session_opened(session)
+        self.write(
+            build_hello_accept(
+                seq=seq,
+                link_keys=keys,
+                session_id=session_id,
+                session_key=session_key,
+                session_hmac=secrets.token_bytes(32),
+            )
+        )
+        log.info("sim_session_opened", peer=self.peer, sn=sn, session_id=session_id)
+        return None
+
+
+class _Session:
+    """The framed phase of one connection: its own key, counters and worker."""
+
+    def __init__(self, conn: _Connection, sn: str, auth: SessionAuth, key: bytes) -> None:
+        self.conn = conn
+        self.server = conn.server
+        self.sn = sn
+        self.auth = auth
+        self.key = key
+        self.counter = EnvelopeCounter()
+        self.stats: SessionStats = self.server.stats.open_session(auth.session_id, sn)
+        self.requests_seen = 0
+        self._queue: asyncio.Queue[PanelRequest] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+        self._busy = False
+        self._out: asyncio.Queue[bytes] | None = None
+        self._writer_task: asyncio.Task[None] | None = None
+        self._late: set[asyncio.TimerHandle] = set()
+
+    def closed(self, reason: str) -> None:
+        if self.stats.closed:
+            return
+        self.stats.closed = True
+        self.stats.close_reason = reason
+        self.server.session_closed(self)
+        for task in (self._worker, self._writer_task):
+            if task is not None:
+                task.cancel()
+        for handle in self._late:
+            handle.cancel()
+        log.info("sim_session_closed", sn=self.sn, reason=reason)
+
+    # -- inbound ---------------------------------------------------------------------------
+
+    async def run(self, remainder: bytes) -> None:
+        conn, deframer = self.conn, Deframer()
+        idle = self.server.settings.idle_timeout or None
+        data = remainder
+        while not conn.closed:
+            if data:
+                self._feed(deframer, data)
+            if conn.closed:
+                break
+            try:
+                data = await conn.read(idle)
+            except TimeoutError:
+                conn.abort("idle_timeout")
+
+    def _feed(self, deframer: Deframer, data: bytes) -> None:
+        stats = self.server.stats
+        for event in deframer.feed(data):
+            if isinstance(event, FramingError):
+                stats.protocol_errors[event.kind.value] += 1
+                continue
+            request = self._decode(event)
+            if request is not None:
+                self._received(request)
+            if self.conn.closed:
+                return
+
+    def _decode(self, frame: Frame) -> PanelRequest | None:
+        stats = self.server.stats
+        try:
+            envelope = decode_envelope(self.key, frame)
+        except EnvelopeError:
+            stats.protocol_errors["bad_envelope"] += 1
+            self._protocol_error("bad_envelope")
+            return None
+        try:
+            return parse_request(envelope.payload)
+        except MalformedMessage:
+            stats.protocol_errors["malformed_json"] += 1
+            self._protocol_error("malformed_json")
+            return None
+
+    def _protocol_error(self, kind: str) -> None:
+        log.info("sim_protocol_error", sn=self.sn, kind=kind)
+        if self.server.strict:
+            self.conn.abort(f"strict_{kind}")
+
+    def _received(self, request: PanelRequest) -> None:
+        server, stats, faults = self.server, self.server.stats, self.server.faults
+        violation = stats.request_received(self.stats)
+        if violation:
+            log.warning("sim_in_flight_violation", sn=self.sn, seq=request.seq)
+            if server.strict:
+                self.conn.abort("in_flight_violation")
+                return
+        self.requests_seen += 1
+        if faults.close_after_requests and self.requests_seen >= faults.close_after_requests:
+            stats.faults_injected["close_after_requests"] += 1
+            self.conn.abort("fault_close_after_requests")
+            return
+        if faults.roll(server.rng, faults.close_probability):
+            stats.faults_injected["close_random"] += 1
+            self.conn.abort("fault_close_random")
+            return
+        if (
+            self._worker is None
+            and faults.response_delay == 0
+            and faults.jitter == 0
+            and self._queue.empty()
+        ):
+            self._process(request)
+            return
+        self._queue.put_nowait(request)
+        if self._worker is None:
+            self._worker = asyncio.create_task(self._work(), name=f"sim-session-{self.sn}")
+
+    async def _work(self) -> None:
+        faults, rng = self.server.faults, self.server.rng
+        while True:
+            request = await self._queue.get()
+            delay = faults.reply_delay(rng)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if self.conn.closed:
+                return
+            self._process(request)
+
+    def _process(self, request: PanelRequest) -> None:
+        server, stats, faults = self.server, self.server.stats, self.server.faults
+        try:
+            reply = server.panel.handle(request, self.auth, server.clock())
+        except Exception:
+            log.exception("sim_panel_failed", domain=request.domain, command=request.command)
+            reply = {
+                "seq": request.seq,
+                "error_code": int(PanelErrorCode.UNKNOWN),
+                "error_message": "simulator error",
+            }
+        stats.request_settled(self.stats)
+        if faults.roll(server.rng, faults.drop_reply_probability):
+            stats.faults_injected["drop_reply"] += 1
+        elif faults.late_reply_delay > 0 and faults.roll(server.rng, faults.late_reply_probability):
+            stats.faults_injected["late_reply"] += 1
+            payload = dumps(reply)
+            loop = asyncio.get_running_loop()
+            handle: asyncio.TimerHandle
+
+            def send_late() -> None:
+                self._late.discard(handle)
+                self.send_payload(payload)
+                stats.replies_sent += 1
+
+            handle = loop.call_later(faults.late_reply_delay, send_late)
+            self._late.add(handle)
+        else:
+            self.send_payload(dumps(reply))
+            stats.replies_sent += 1
+        server.panel_changed()
+
+    # -- outbound --------------------------------------------------------------------------
+
+    def send_payload(self, payload: bytes) -> None:
+        if self.conn.closed:
+            return
+        envelope = Envelope(self.counter.next(), PANEL_ADDRESS, CLIENT_ADDRESS, 0, payload)
+        frame = encode_envelope_frame(self.key, envelope)
+        if self._out is None and not self.server.faults.disturbs_writes:
+            self.conn.write(frame)
+            return
+        if self._out is None:
+            self._out = asyncio.Queue()
+            self._writer_task = asyncio.create_task(self._write_disturbed())
+        self._out.put_nowait(frame)
+
+    async def _write_disturbed(self) -> None:
+        """Ordered writer used once any write fault was active for this session."""
+        assert self._out is not None
+        faults, rng, stats = self.server.faults, self.server.rng, self.server.stats
+        while True:
+            frame = await self._out.get()
+            if faults.roll(rng, faults.garbage_between_frames):
+                stats.faults_injected["garbage"] += 1
+                self.conn.write(garbage(rng))
+            if faults.roll(rng, faults.bad_crc_probability):
+                stats.faults_injected["bad_crc"] += 1
+                self.conn.write(bad_crc_frame(self.key))
+            if faults.split_frames:
+                stats.faults_injected["split_frame"] += 1
+                for piece in split_points(frame, rng):
+                    self.conn.write(piece)
+                    await asyncio.sleep(SPLIT_PAUSE)
+            else:
+                self.conn.write(frame)
