@@ -1,0 +1,298 @@
+"""The panel engine against the simulator over real TCP (issue 4 acceptance list).
+
+Every test ends by asserting the simulator saw no in-flight violation (see conftest).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+
+from e27bridge.panel.commands import ArmArea, BypassZone, Outcome, SetOutput, parse_pin
+from e27bridge.panel.events import ConnectionChanged
+from e27bridge.panel.manager import DuplicatePanelError, PanelManager
+from e27bridge.panel.bus import EventBus
+from e27bridge.panel.queue import Priority, QueueSettings
+from e27bridge.panel.state import AlarmPhase, ArmMode, ConnectionState
+from e27bridge.protocol import requests
+
+from .conftest import FAST_QUEUE, linked_owner, sim_config
+
+PIN = 1234
+
+
+def user_pin(sim) -> int:  # type: ignore[no-untyped-def]
+    return sim.config.inventory.users[0].pin
+
+
+async def test_bootstrap_reads_inventory_and_status(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator() as sim:
+        owner = await linked_owner(sim)
+        await owner.start()
+        try:
+            await owner.wait_ready(10)
+            snap = owner.snapshot
+            inv = sim.config.inventory
+            assert set(snap.areas) == {a.id for a in inv.areas}
+            expected_zones = {z.id for z in inv.zones if z.definition != "UNDEFINED"}
+            assert set(snap.zones) == expected_zones
+            assert all(z.name for z in snap.zones.values())
+            assert set(snap.outputs) == {o.id for o in inv.outputs}
+            assert all(a.arm_state is ArmMode.DISARMED for a in snap.areas.values())
+            assert all(z.violated is not None for z in snap.zones.values())
+        finally:
+            await owner.stop()
+
+
+async def test_many_concurrent_submitters_are_serialised(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator() as sim:
+        sim.set_faults(response_delay=0.01, jitter=0.01)
+        owner = await linked_owner(sim)
+        await owner.start()
+        try:
+            await owner.wait_ready(10)
+            outputs = sorted(owner.snapshot.outputs)
+            results = await asyncio.gather(
+                *(
+                    owner.submit(SetOutput(outputs[i % len(outputs)], on=i % 2 == 0))
+                    for i in range(30)
+                )
+            )
+            assert all(r.outcome is Outcome.OK for r in results)
+            assert sim.stats_snapshot()["max_outstanding"] <= 1
+        finally:
+            await owner.stop()
+
+
+async def test_timeout_releases_queue_and_late_reply_is_ignored(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator() as sim:
+        owner = await linked_owner(sim, queue=QueueSettings(min_interval=0, request_timeout=0.3,
+                                                           read_retries=0, backoff_base=0.01))
+        await owner.start()
+        try:
+            await owner.wait_ready(10)
+            sim.set_faults(late_reply_delay=0.6, late_reply_probability=1.0)
+            output = min(owner.snapshot.outputs)
+            first = await owner.submit(SetOutput(output, on=True))
+            assert first.outcome is Outcome.UNKNOWN  # a write without reply is never retried
+            sim.clear_faults()
+            second = await owner.queue.submit(requests.get_status("area", 1), Priority.NORMAL)
+            assert second.ok  # the queue was released by the timeout
+            await asyncio.sleep(0.5)  # the late reply arrives and must complete nothing
+            third = await owner.queue.submit(requests.get_status("area", 1), Priority.NORMAL)
+            assert third.ok and third.reply is not None and third.reply.seq != second.reply.seq
+        finally:
+            await owner.stop()
+
+
+async def test_drop_mid_write_is_unknown_and_not_resent(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator() as sim:
+        owner = await linked_owner(sim)
+        await owner.start()
+        try:
+            await owner.wait_ready(10)
+            seen: list[tuple[str, str | None]] = []
+            handle = sim.panel.handle
+
+            def spy(request, auth, now):  # type: ignore[no-untyped-def]
+                seen.append((request.domain, request.command))
+                return handle(request, auth, now)
+
+            sim.panel.handle = spy  # type: ignore[method-assign]
+            sim.set_faults(drop_reply_probability=1.0, close_after_requests=1)
+            result = await owner.submit(SetOutput(min(owner.snapshot.outputs), on=True))
+            assert result.outcome is Outcome.UNKNOWN
+            sim.clear_faults()
+            await owner.wait_ready(10)
+            await asyncio.sleep(0.2)
+            assert seen.count(("output", "set_status")) == 1
+        finally:
+            await owner.stop()
+
+
+async def test_drop_mid_read_is_retried(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator() as sim:
+        owner = await linked_owner(sim)
+        await owner.start()
+        try:
+            await owner.wait_ready(10)
+            sim.set_faults(drop_reply_probability=1.0, close_after_requests=1)
+            task = asyncio.create_task(
+                owner.queue.submit(requests.get_status("area", 1), Priority.NORMAL)
+            )
+            await asyncio.sleep(0.3)
+            sim.clear_faults()
+            result = await asyncio.wait_for(task, 10)
+            assert result.ok
+        finally:
+            await owner.stop()
+
+
+async def test_panel_restart_revalidates_state(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator() as sim:
+        owner = await linked_owner(sim)
+        await owner.start()
+        try:
+            await owner.wait_ready(10)
+            zone = min(owner.snapshot.zones)
+            states = []
+            sub = owner.subscribe()
+            await sim.restart(down_for=0.5)
+            sim.set_zone(zone, "open")  # changed while the bridge was away
+            await owner.wait_state(ConnectionState.DISCONNECTED, 5)
+            await owner.wait_ready(15)
+            while sub.pending():
+                event = await sub.get()
+                if isinstance(event, ConnectionChanged):
+                    states.append(event.new)
+            assert ConnectionState.READY in states
+            assert owner.snapshot.zones[zone].violated is True
+            assert owner.snapshot.health.reconnects >= 1
+        finally:
+            await owner.stop()
+
+
+async def test_panel_moving_port_is_found_by_mac(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator() as sim:
+        owner = await linked_owner(sim)
+        await owner.start()
+        try:
+            await owner.wait_ready(10)
+            old_port = sim.port
+            new_port = await sim.move_to_port(0)
+            assert new_port != old_port
+            await owner.wait_state(ConnectionState.DISCONNECTED, 5)
+            await owner.wait_ready(15)
+            assert owner.snapshot.info.port == new_port
+        finally:
+            await owner.stop()
+
+
+async def test_different_mac_at_old_address_is_never_used(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator() as sim:
+        owner = await linked_owner(sim)
+        sim.change_mac("0050C2E2FFFF")
+        sessions_before = sim.stats_snapshot()["sessions_opened"]
+        await owner.start()
+        try:
+            with pytest.raises(TimeoutError):
+                await owner.wait_ready(2)
+            assert sim.stats_snapshot()["sessions_opened"] == sessions_before
+            assert owner.snapshot.connection is not ConnectionState.READY
+        finally:
+            await owner.stop()
+
+
+async def test_hello_refused_backs_off_with_alert(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator() as sim:
+        owner = await linked_owner(sim)
+        sim.set_faults(hello_refusal="no_session")
+        await owner.start()
+        try:
+            await asyncio.sleep(1.0)
+            refused = sim.stats_snapshot()["sessions_refused"]
+            assert 1 <= refused <= 6  # backoff, never a tight loop
+            assert "another client" in (owner.snapshot.health.last_error or "")
+            sim.clear_faults()
+            await owner.wait_ready(10)
+        finally:
+            await owner.stop()
+
+
+async def test_link_revoked_gives_link_required(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator() as sim:
+        owner = await linked_owner(sim)
+        await owner.start()
+        try:
+            await owner.wait_ready(10)
+            sim.revoke_link(close_sessions=True)
+            await owner.wait_state(ConnectionState.LINK_REQUIRED, 10)
+            connections = sim.stats_snapshot()["connections_accepted"]
+            await asyncio.sleep(0.5)
+            assert sim.stats_snapshot()["connections_accepted"] == connections  # no loop
+            result = await owner.submit(SetOutput(min(owner.snapshot.outputs), on=True))
+            assert result.outcome is Outcome.UNAVAILABLE
+        finally:
+            await owner.stop()
+
+
+async def test_two_panels_one_dead(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator() as sim:
+        bus = EventBus()
+        good = await linked_owner(sim, panel_id="good")
+        dead = await linked_owner(sim, panel_id="dead", mac="0050C2E2DEAD")
+        good = type(good)(good.settings, good._identity, good._link_keys, bus=bus)  # noqa: SLF001
+        dead_settings = type(dead.settings)(
+            **{**dead.settings.__dict__, "host": "127.0.0.1", "port": 9, "discovery_port": 9}
+        )
+        dead = type(dead)(dead_settings, dead._identity, dead._link_keys, bus=bus)  # noqa: SLF001
+        manager = PanelManager([good, dead], bus)
+        await manager.start()
+        try:
+            await good.wait_ready(10)
+            result = await good.submit(SetOutput(min(good.snapshot.outputs), on=True))
+            assert result.ok
+            assert dead.snapshot.connection is not ConnectionState.READY
+        finally:
+            await manager.stop()
+        with pytest.raises(DuplicatePanelError):
+            PanelManager([good, type(good)(good.settings, good._identity, None)], EventBus())  # noqa: SLF001
+
+
+async def test_queue_full_and_max_age(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator() as sim:
+        owner = await linked_owner(
+            sim, queue=QueueSettings(depth=3, command_max_age=0.3, min_interval=0,
+                                     request_timeout=2.0)
+        )
+        await owner.start()
+        try:
+            await owner.wait_ready(10)
+            sim.set_faults(response_delay=0.5)
+            output = min(owner.snapshot.outputs)
+            tasks = [asyncio.create_task(owner.submit(SetOutput(output, on=i % 2 == 0)))
+                     for i in range(6)]
+            results = await asyncio.gather(*tasks)
+            outcomes = [r.outcome for r in results]
+            assert outcomes.count(Outcome.REJECTED) >= 2
+            assert any(r.reason == "queue_full" for r in results)
+            assert Outcome.EXPIRED in outcomes
+        finally:
+            sim.clear_faults()
+            await owner.stop()
+
+
+async def test_arm_exit_delay_then_armed_and_disarm(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator() as sim:
+        owner = await linked_owner(sim)
+        await owner.start()
+        try:
+            await owner.wait_ready(10)
+            pin = user_pin(sim)
+            phases = set()
+            sub = owner.subscribe()
+            result = await owner.submit(ArmArea(1, ArmMode.ARMED_AWAY, pin))
+            assert result.ok
+            async with asyncio.timeout(10):
+                while owner.snapshot.areas[1].arm_state is not ArmMode.ARMED_AWAY:
+                    await sub.get()
+                    phases.add(owner.snapshot.areas[1].phase)
+            assert AlarmPhase.ARMING in phases
+            wrong = await owner.submit(ArmArea(1, ArmMode.DISARMED, parse_pin("999999")))
+            assert wrong.outcome is Outcome.REJECTED and wrong.code is not None
+            ok = await owner.submit(ArmArea(1, ArmMode.DISARMED, pin))
+            assert ok.ok
+            async with asyncio.timeout(5):
+                while owner.snapshot.areas[1].arm_state is not ArmMode.DISARMED:
+                    await sub.get()
+            zone = min(owner.snapshot.zones)
+            bypass = await owner.submit(BypassZone(zone, True, pin))
+            assert bypass.ok
+            async with asyncio.timeout(5):
+                while not owner.snapshot.zones[zone].bypassed:
+                    await sub.get()
+        finally:
+            with contextlib.suppress(Exception):
+                await owner.stop()
