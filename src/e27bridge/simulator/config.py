@@ -35,8 +35,8 @@ DEFINITION_BEHAVIOUR: dict[str, str] = {
     "BURG_PERIM_DELAY": "delay",
     "BURG_PERIM_INST": "instant",
     "BURG_INTERIOR_FOLLOWER": "follower",
-    "BURG_INTERIOR_STAY": "follower_away",
-    "BURG_INTERIOR_DELAY": "delay",
+    "BURG_INTERIOR": "interior",
+    "BURG_INTERIOR_DELAY": "interior_delay",
     "BURG_24HR": "24h",
     "FIRE": "24h",
     "FIRE_VERIFIED": "24h",
@@ -256,6 +256,7 @@ class Behaviour:
     strict: bool = False  # disconnect a client on an in-flight violation
     check_session_id: bool = True  # answer 11036 to a wrong session_id
     idle_timeout: float = 0.0  # close silent connections after this (0 = never)
+    auth_fail_code: int = 11037  # authenticate with an unknown PIN (protocol §20 item 5)
 
     def __post_init__(self) -> None:
         if not 1 <= self.block_size <= 256:
@@ -451,7 +452,7 @@ def _zones(counts: P.ProfileCounts, n_areas: int) -> tuple[Zone, ...]:
             definition = "BURG_PERIM_INST"
         specs.append((name, definition, i % 3 == 2))
     for i in range(counts.motion):
-        definition = "BURG_INTERIOR_FOLLOWER" if i % 2 == 0 else "BURG_INTERIOR_STAY"
+        definition = "BURG_INTERIOR_FOLLOWER" if i % 2 == 0 else "BURG_INTERIOR"
         specs.append((P.cycle_name(P.ROOMS, i, P.MOTION_SUFFIX), definition, False))
     for i in range(counts.smoke):
         kind, definition = P.SMOKE_KINDS[i % len(P.SMOKE_KINDS)]
