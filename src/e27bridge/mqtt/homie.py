@@ -1,0 +1,265 @@
+"""Homie v5 publisher: the bridge root device and one child device per panel.
+
+Only changed retained values are published (a per-topic cache); ``$description`` only
+changes while the device is in ``init``; troubles are ``$alert``s; removed nodes have their
+retained topics cleared. See ADR-0101 for the ``$state`` mapping of panel sessions.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import structlog
+
+from e27bridge.mqtt.nodes import Node, format_value, panel_nodes
+from e27bridge.mqtt.sink import Sink
+from e27bridge.mqtt.topics import SYSTEM_NODE, Topics, homie_id
+from e27bridge.panel.state import ArmMode, ConnectionState, PanelSnapshot
+
+log = structlog.get_logger(__name__)
+
+HOMIE = "5.0"
+
+# Panel session state -> Homie ``$state`` (ADR-0101).
+HOMIE_STATE: Mapping[ConnectionState, str] = {
+    ConnectionState.CONNECTING: "init",
+    ConnectionState.READY: "ready",
+    ConnectionState.DISCONNECTED: "disconnected",
+    ConnectionState.LINK_REQUIRED: "disconnected",
+    ConnectionState.STOPPED: "disconnected",
+}
+
+# Alerts the bridge itself raises on the panel device, besides the panel's troubles.
+SESSION_ALERTS: Mapping[ConnectionState, tuple[str, str]] = {
+    ConnectionState.DISCONNECTED: ("panel-offline", "The panel session is down; reconnecting"),
+    ConnectionState.LINK_REQUIRED: (
+        "link-required",
+        "The panel refused the link keys; run `e27bridge link`",
+    ),
+}
+
+# Nodes whose changes are never delayed by the coalescing window (alarm, arming, troubles).
+URGENT_PROPERTIES = frozenset(
+    {"state", "arm-mode", "alarm", "alarm-type", "alarm-zone", "troubles"}
+)
+
+
+class VersionClock:
+    """``$description`` versions: a new, larger integer for every document (milliseconds)."""
+
+    def __init__(self, now: Callable[[], float] = time.time) -> None:
+        self._now = now
+        self._last = 0
+
+    def next(self) -> int:
+        self._last = max(self._last + 1, int(self._now() * 1000))
+        return self._last
+
+
+def panel_description(
+    snapshot: PanelSnapshot, bridge_id: str, version: int, arm_modes: tuple[ArmMode, ...]
+) -> dict[str, Any]:
+    nodes = panel_nodes(snapshot, arm_modes)
+    return {
+        "homie": HOMIE,
+        "version": version,
+        "name": snapshot.info.name or snapshot.panel_id,
+        "type": "e27-panel",
+        "root": bridge_id,
+        "parent": bridge_id,
+        "nodes": {nid: node.describe() for nid, node in nodes.items()},
+    }
+
+
+def root_description(bridge_id: str, children: list[str], version: int) -> dict[str, Any]:
+    return {
+        "homie": HOMIE,
+        "version": version,
+        "name": f"e27bridge {bridge_id}",
+        "type": "e27-bridge",
+        "children": children,
+        "nodes": {},
+    }
+
+
+def _structure(description: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in description.items() if k != "version"}
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+class HomieRoot:
+    """The bridge's own root device; its ``$state`` is the connection's LWT (``lost``)."""
+
+    def __init__(
+        self, topics: Topics, sink: Sink, children: list[str], clock: VersionClock
+    ) -> None:
+        self._topics = topics
+        self._sink = sink
+        self._children = children
+        self._clock = clock
+
+    @property
+    def will_topic(self) -> str:
+        return self._topics.state(self._topics.bridge_id)
+
+    async def publish_all(self) -> None:
+        bid = self._topics.bridge_id
+        await self._sink.publish(self._topics.state(bid), "init")
+        description = root_description(bid, self._children, self._clock.next())
+        await self._sink.publish(self._topics.description(bid), _json(description))
+
+    async def ready(self) -> None:
+        await self._sink.publish(self._topics.state(self._topics.bridge_id), "ready")
+
+    async def disconnected(self) -> None:
+        await self._sink.publish(self._topics.state(self._topics.bridge_id), "disconnected")
+
+
+class HomiePanel:
+    """One panel's child device. Call ``sync`` with every new snapshot."""
+
+    def __init__(
+        self,
+        topics: Topics,
+        sink: Sink,
+        panel_id: str,
+        clock: VersionClock,
+        arm_modes: tuple[ArmMode, ...] = (ArmMode.ARMED_AWAY, ArmMode.ARMED_STAY),
+    ) -> None:
+        self._t = topics
+        self._sink = sink
+        self.panel_id = panel_id
+        self._clock = clock
+        self._arm_modes = arm_modes
+        self._cache: dict[str, bytes] = {}  # retained value topics as last published
+        self._structure: dict[str, Any] | None = None
+        self._state: str | None = None
+        self._alerts: dict[str, str] = {}
+        self._target_used: set[tuple[str, str]] = set()
+        self._pending_target: dict[tuple[str, str], bytes] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def publish_all(self, snapshot: PanelSnapshot) -> None:
+        """Forget what the broker has and publish everything again (after a (re)connect)."""
+        self._cache.clear()
+        self._structure = None
+        self._state = None
+        self._alerts.clear()
+        await self.sync(snapshot)
+
+    async def sync(self, snapshot: PanelSnapshot) -> None:
+        """Bring the retained tree in line with ``snapshot``, publishing only differences."""
+        description = panel_description(snapshot, self._t.bridge_id, 0, self._arm_modes)
+        target_state = HOMIE_STATE[snapshot.connection]
+        if _structure(description) != self._structure:
+            await self._set_state("init")
+            description["version"] = self._clock.next()
+            await self._sink.publish(self._t.description(self.panel_id), _json(description))
+            await self._clear_removed(set(description["nodes"]))
+            self._structure = _structure(description)
+            log.info(
+                "homie_description_published",
+                panel=self.panel_id,
+                nodes=len(description["nodes"]),
+                version=description["version"],
+            )
+        await self._publish_values(snapshot)
+        await self._sync_alerts(snapshot)
+        await self._set_state(target_state)
+
+    async def remove(self) -> None:
+        """Delete the device: ``$state`` first, then every other retained topic."""
+        await self._sink.publish(self._t.state(self.panel_id), b"")
+        for topic in list(self._cache):
+            await self._sink.publish(topic, b"")
+        for alert_id in list(self._alerts):
+            await self._sink.publish(self._t.alert(self.panel_id, alert_id), b"")
+        await self._sink.publish(self._t.description(self.panel_id), b"")
+        self._cache.clear()
+        self._alerts.clear()
+
+    # -- $target ---------------------------------------------------------------------------
+    async def accepted(self, node: str, prop: str, payload: bytes) -> None:
+        """A ``/set`` was accepted: echo the exact payload to ``$target`` (retained)."""
+        key = (node, prop)
+        self._target_used.add(key)
+        self._pending_target[key] = payload
+        await self._sink.publish(self._t.target(self.panel_id, node, prop), payload)
+
+    async def settled(self, node: str, prop: str, ok: bool) -> None:
+        """The command finished; a failed one puts ``$target`` back to the real value."""
+        key = (node, prop)
+        if ok or self._pending_target.pop(key, None) is None:
+            return
+        current = self._cache.get(self._t.prop(self.panel_id, node, prop))
+        if current is not None:
+            await self._sink.publish(self._t.target(self.panel_id, node, prop), current)
+
+    # -- internals -------------------------------------------------------------------------
+    async def _set_state(self, state: str) -> None:
+        if state != self._state:
+            await self._sink.publish(self._t.state(self.panel_id), state)
+            self._state = state
+            log.info("homie_state", panel=self.panel_id, state=state)
+
+    async def _publish_values(self, snapshot: PanelSnapshot) -> None:
+        for node in panel_nodes(snapshot, self._arm_modes).values():
+            await self._publish_node(node)
+
+    async def _publish_node(self, node: Node) -> None:
+        for spec in node.properties:
+            if not spec.retained:
+                continue
+            payload = format_value(spec, spec.value(node.source))
+            topic = self._t.prop(self.panel_id, node.id, spec.id)
+            if payload is None or self._cache.get(topic) == payload:
+                continue
+            urgent = node.kind is not None and node.id.startswith("area-")
+            urgent = urgent or spec.id in URGENT_PROPERTIES
+            await self._sink.publish(topic, payload, urgent=urgent)
+            self._cache[topic] = payload
+            key = (node.id, spec.id)
+            if key in self._target_used:
+                self._pending_target.pop(key, None)
+                await self._sink.publish(
+                    self._t.target(self.panel_id, node.id, spec.id), payload, urgent=urgent
+                )
+
+    async def _clear_removed(self, node_ids: set[str]) -> None:
+        prefix = self._t.device(self.panel_id) + "/"
+        for topic in list(self._cache):
+            node = topic[len(prefix) :].split("/", 1)[0]
+            if node in node_ids:
+                continue
+            await self._sink.publish(topic, b"")
+            del self._cache[topic]
+            prop = topic[len(prefix) :].split("/", 1)[1]
+            if (node, prop) in self._target_used:
+                self._target_used.discard((node, prop))
+                self._pending_target.pop((node, prop), None)
+                await self._sink.publish(self._t.target(self.panel_id, node, prop), b"")
+            log.info("homie_topic_removed", panel=self.panel_id, topic=topic)
+
+    async def _sync_alerts(self, snapshot: PanelSnapshot) -> None:
+        wanted: dict[str, str] = {}
+        for trouble in snapshot.troubles:
+            wanted[homie_id(trouble)] = trouble
+        if snapshot.connection in SESSION_ALERTS:
+            alert_id, message = SESSION_ALERTS[snapshot.connection]
+            wanted[alert_id] = message
+        for alert_id in sorted(set(self._alerts) - set(wanted)):
+            await self._sink.publish(self._t.alert(self.panel_id, alert_id), b"")
+            del self._alerts[alert_id]
+        for alert_id, message in sorted(wanted.items()):
+            if self._alerts.get(alert_id) != message:
+                await self._sink.publish(self._t.alert(self.panel_id, alert_id), message)
+                self._alerts[alert_id] = message
+
+
+__all__ = ["HOMIE_STATE", "SYSTEM_NODE", "HomiePanel", "HomieRoot", "VersionClock"]

@@ -1,0 +1,120 @@
+"""Homie v5 rules JSON Schema cannot express: ``format`` per datatype and payload syntax.
+
+Used by the tests on everything the bridge publishes; kept in the package so a user can run
+the same checks against a live broker capture.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from e27bridge.mqtt.topics import is_homie_id
+
+_NUMBER = r"-?[0-9]+(\.[0-9]+)?([eE]-?[0-9]+)?"
+_INT_RANGE = re.compile(r"^(-?[0-9]+)?:(-?[0-9]+)?(:[0-9]+)?$")
+_FLOAT_RANGE = re.compile(rf"^({_NUMBER})?:({_NUMBER})?(:{_NUMBER})?$")
+_INTEGER = re.compile(r"^-?[0-9]+$")
+_FLOAT = re.compile(rf"^{_NUMBER}$")
+
+
+def format_errors(datatype: str, fmt: str | None) -> list[str]:
+    """Problems with one property's ``format`` (empty list: valid)."""
+    if fmt is None:
+        return ["format required"] if datatype in ("enum", "color") else []
+    errors: list[str] = []
+    if datatype == "integer":
+        match = _INT_RANGE.match(fmt)
+        if not match:
+            errors.append(f"integer format {fmt!r} is not min:max[:step]")
+        elif match.group(1) and match.group(2) and int(match.group(1)) > int(match.group(2)):
+            errors.append(f"integer format {fmt!r} has min > max")
+    elif datatype == "float":
+        if not _FLOAT_RANGE.match(fmt):
+            errors.append(f"float format {fmt!r} is not min:max[:step]")
+    elif datatype == "enum":
+        values = fmt.split(",")
+        if any(v == "" for v in values):
+            errors.append(f"enum format {fmt!r} has an empty value")
+        if len(set(values)) != len(values):
+            errors.append(f"enum format {fmt!r} has duplicates")
+    elif datatype == "color":
+        if any(v not in ("rgb", "hsv", "xyz") for v in fmt.split(",")):
+            errors.append(f"color format {fmt!r}")
+    elif datatype == "boolean":
+        if len(fmt.split(",")) != 2:
+            errors.append(f"boolean format {fmt!r} is not falseLabel,trueLabel")
+    elif datatype == "json":
+        try:
+            schema = json.loads(fmt)
+        except ValueError:
+            errors.append("json format is not a JSON document")
+        else:
+            if not isinstance(schema, dict | bool):
+                errors.append("json format is not a JSON Schema")
+    return errors
+
+
+def description_errors(
+    description: Mapping[str, Any], device_id: str, root_id: str | None = None
+) -> list[str]:
+    """Rules of one ``$description`` beyond the JSON Schema (ids, formats, hierarchy)."""
+    errors: list[str] = []
+    if not is_homie_id(device_id):
+        errors.append(f"device id {device_id!r}")
+    if root_id is not None and root_id != device_id and description.get("root") != root_id:
+        errors.append("child device without the right root")
+    if description.get("root") == device_id:
+        errors.append("a root device must not name itself as root")
+    for node_id, node in description.get("nodes", {}).items():
+        if not is_homie_id(node_id):
+            errors.append(f"node id {node_id!r}")
+        for prop_id, prop in node.get("properties", {}).items():
+            if not is_homie_id(prop_id):
+                errors.append(f"property id {node_id}/{prop_id!r}")
+            for problem in format_errors(prop.get("datatype", ""), prop.get("format")):
+                errors.append(f"{node_id}/{prop_id}: {problem}")
+    return errors
+
+
+def value_errors(prop: Mapping[str, Any], payload: bytes) -> list[str]:
+    """Whether one published value matches its property's datatype and format."""
+    datatype = prop["datatype"]
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return ["not UTF-8"]
+    fmt = prop.get("format")
+    if datatype == "boolean":
+        return [] if text in ("true", "false") else [f"boolean {text!r}"]
+    if datatype == "integer":
+        if not _INTEGER.match(text):
+            return [f"integer {text!r}"]
+        return _range_errors(int(text), fmt)
+    if datatype == "float":
+        if not _FLOAT.match(text):
+            return [f"float {text!r}"]
+        return _range_errors(float(text), fmt)
+    if datatype == "enum":
+        return [] if fmt and text in fmt.split(",") else [f"enum value {text!r} not in {fmt!r}"]
+    if datatype == "json":
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return ["json value does not parse"]
+        return [] if isinstance(value, dict | list) else ["json value is not array/object"]
+    return []
+
+
+def _range_errors(value: float, fmt: str | None) -> list[str]:
+    if not fmt:
+        return []
+    parts = fmt.split(":")
+    low, high = parts[0], parts[1] if len(parts) > 1 else ""
+    if low and value < float(low):
+        return [f"{value} below {low}"]
+    if high and value > float(high):
+        return [f"{value} above {high}"]
+    return []

@@ -1,0 +1,143 @@
+"""Every topic name the bridge uses, in one place, derived from the configured prefixes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from e27bridge.panel.state import EntityKind
+
+HOMIE_VERSION = "5"
+_HOMIE_ID = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+_NOT_ID = re.compile(r"[^a-z0-9-]+")
+
+
+def is_homie_id(text: str) -> bool:
+    """Homie v5 topic ids: ``a-z``, ``0-9`` and ``-``, not starting or ending with ``-``."""
+    return bool(_HOMIE_ID.match(text))
+
+
+def homie_id(text: str) -> str:
+    """A Homie-safe id from free text (trouble names, for instance)."""
+    cleaned = _NOT_ID.sub("-", text.strip().lower()).strip("-")
+    return re.sub("-{2,}", "-", cleaned) or "unnamed"
+
+
+def mac12(mac: str) -> str:
+    """``00:11:22:33:44:AA`` -> ``0011223344aa`` (the identity used in unique ids)."""
+    digits = re.sub(r"[^0-9a-fA-F]", "", mac).lower()
+    if len(digits) != 12:
+        raise ValueError(f"not a MAC address: {mac!r}")
+    return digits
+
+
+def node_id(kind: EntityKind, number: int) -> str:
+    return f"{kind.value}-{number}"
+
+
+SYSTEM_NODE = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class SetTopic:
+    """A parsed ``homie/5/<device>/<node>/<property>/set`` topic."""
+
+    device: str
+    node: str
+    prop: str
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    bridge_id: str = "e27bridge"
+    base: str = "e27bridge"
+    homie_prefix: str = "homie"
+    discovery_prefix: str = "homeassistant"
+
+    # -- Homie ---------------------------------------------------------------------------
+    def device(self, device_id: str) -> str:
+        return f"{self.homie_prefix}/{HOMIE_VERSION}/{device_id}"
+
+    def state(self, device_id: str) -> str:
+        return f"{self.device(device_id)}/$state"
+
+    def description(self, device_id: str) -> str:
+        return f"{self.device(device_id)}/$description"
+
+    def alert(self, device_id: str, alert_id: str) -> str:
+        return f"{self.device(device_id)}/$alert/{alert_id}"
+
+    def prop(self, device_id: str, node: str, prop: str) -> str:
+        return f"{self.device(device_id)}/{node}/{prop}"
+
+    def set(self, device_id: str, node: str, prop: str) -> str:
+        return f"{self.prop(device_id, node, prop)}/set"
+
+    def target(self, device_id: str, node: str, prop: str) -> str:
+        return f"{self.prop(device_id, node, prop)}/$target"
+
+    @property
+    def set_filter(self) -> str:
+        return f"{self.homie_prefix}/{HOMIE_VERSION}/+/+/+/set"
+
+    def parse_set(self, topic: str) -> SetTopic | None:
+        parts = topic.split("/")
+        if len(parts) != 6 or parts[0] != self.homie_prefix or parts[1] != HOMIE_VERSION:
+            return None
+        if parts[5] != "set":
+            return None
+        return SetTopic(device=parts[2], node=parts[3], prop=parts[4])
+
+    # -- bridge topics -------------------------------------------------------------------
+    @property
+    def bridge_state(self) -> str:
+        return f"{self.base}/bridge/state"
+
+    @property
+    def bridge_info(self) -> str:
+        return f"{self.base}/bridge/info"
+
+    @property
+    def bridge_request_filter(self) -> str:
+        return f"{self.base}/bridge/request/+"
+
+    def bridge_request(self, action: str) -> str:
+        return f"{self.base}/bridge/request/{action}"
+
+    def bridge_response(self, action: str) -> str:
+        return f"{self.base}/bridge/response/{action}"
+
+    def parse_bridge_request(self, topic: str) -> str | None:
+        prefix = f"{self.base}/bridge/request/"
+        if not topic.startswith(prefix):
+            return None
+        action = topic[len(prefix) :]
+        return action if action and "/" not in action else None
+
+    def panel_response(self, panel_id: str) -> str:
+        return f"{self.base}/{panel_id}/response"
+
+    def panel_event(self, panel_id: str) -> str:
+        return f"{self.base}/{panel_id}/event"
+
+    # -- Home Assistant ------------------------------------------------------------------
+    def hass_config(self, panel_id: str) -> str:
+        return f"{self.discovery_prefix}/device/{panel_id}/config"
+
+    @property
+    def hass_config_filter(self) -> str:
+        return f"{self.discovery_prefix}/device/+/config"
+
+    def parse_hass_config(self, topic: str) -> str | None:
+        parts = topic.split("/")
+        prefix = self.discovery_prefix.split("/")
+        n = len(prefix)
+        if len(parts) != n + 3 or parts[:n] != prefix:
+            return None
+        if parts[n] != "device" or parts[n + 2] != "config":
+            return None
+        return parts[n + 1]
+
+    @property
+    def hass_status(self) -> str:
+        return f"{self.discovery_prefix}/status"
