@@ -19,6 +19,8 @@ SUBCOMMANDS: dict[str, str] = {
     "link": "e27bridge.commands.link",
     "discover": "e27bridge.commands.discover",
     "version": "e27bridge.commands.version",
+    "check-config": "e27bridge.commands.check_config",
+    "health": "e27bridge.commands.health",
     "simulate": "e27bridge.commands.simulate",
 }
 

@@ -1,0 +1,52 @@
+"""``e27bridge health``: exit 0 when the running daemon is healthy (Docker HEALTHCHECK)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from e27bridge.daemon import health
+from e27bridge.daemon.config import ConfigError, add_config_argument, load_config
+
+HELP = "check that the running daemon is healthy (exit 0) or not (exit 1)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_config_argument(parser)
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="read health.json from DIR instead of the configured bridge.state_dir",
+    )
+    parser.add_argument(
+        "--max-age",
+        type=float,
+        default=health.MAX_AGE,
+        metavar="SECONDS",
+        help=f"oldest acceptable health file (default: {health.MAX_AGE:.0f})",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    state_dir: Path | None = args.state_dir
+    if state_dir is None:
+        try:
+            state_dir = load_config(args.config).bridge.state_dir
+        except ConfigError as exc:
+            print(f"e27bridge health: {exc}", file=sys.stderr)
+            return 2
+    try:
+        report = health.read_health(state_dir)
+    except health.HealthFileError as exc:
+        print(f"unhealthy: {exc}")
+        return 1
+    panels = ", ".join(f"{k}={v}" for k, v in sorted(report.panels.items())) or "none"
+    found = health.problems(report, max_age=args.max_age)
+    if found:
+        print("unhealthy: " + "; ".join(found) + f" (panels: {panels})")
+        return 1
+    print(f"healthy: mqtt connected, panels: {panels}")
+    return 0

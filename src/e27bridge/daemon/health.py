@@ -1,0 +1,127 @@
+"""The health file: the running daemon writes it, ``e27bridge health`` judges it.
+
+A file in the state directory rather than a socket or port keeps the health check free of
+network exposure and works the same under Docker's HEALTHCHECK and a systemd timer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from e27bridge.daemon.keystore import write_private_file
+
+HEALTH_FILE = "health.json"
+WRITE_INTERVAL = 10.0
+MAX_AGE = 60.0
+
+
+class HealthFileError(Exception):
+    """The health file is missing or unreadable; the message says which."""
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReport:
+    """One snapshot: when, whether MQTT is connected, and each panel's state by panel id."""
+
+    timestamp: float
+    mqtt_connected: bool
+    panels: Mapping[str, str] = field(default_factory=dict)
+    pid: int = 0
+    version: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "timestamp": self.timestamp,
+                "mqtt_connected": self.mqtt_connected,
+                "panels": dict(self.panels),
+                "pid": self.pid,
+                "version": self.version,
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> HealthReport:
+        data: Any = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        panels = data.get("panels", {})
+        if not isinstance(panels, dict):
+            raise ValueError("panels is not an object")
+        timestamp = data["timestamp"]
+        if not isinstance(timestamp, int | float) or isinstance(timestamp, bool):
+            raise ValueError("timestamp is not a number")
+        return cls(
+            timestamp=float(timestamp),
+            mqtt_connected=data.get("mqtt_connected") is True,
+            panels={str(k): str(v) for k, v in panels.items()},
+            pid=int(data.get("pid", 0)),
+            version=str(data.get("version", "")),
+        )
+
+
+def health_path(state_dir: Path) -> Path:
+    return Path(state_dir) / HEALTH_FILE
+
+
+def write_health(
+    state_dir: Path,
+    *,
+    mqtt_connected: bool,
+    panels: Mapping[str, str],
+    now: float | None = None,
+) -> HealthReport:
+    """Write the current health atomically (call every ~``WRITE_INTERVAL`` seconds).
+
+    Mode 0644: it holds no secrets and a monitoring user may read it.
+    """
+    from e27bridge import __version__  # noqa: PLC0415 - avoid a cycle at import time
+
+    report = HealthReport(
+        timestamp=time.time() if now is None else now,
+        mqtt_connected=mqtt_connected,
+        panels=dict(panels),
+        pid=os.getpid(),
+        version=__version__,
+    )
+    state_dir = Path(state_dir)
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_private_file(health_path(state_dir), (report.to_json() + "\n").encode(), mode=0o644)
+    return report
+
+
+def read_health(state_dir: Path) -> HealthReport:
+    path = health_path(state_dir)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise HealthFileError(f"{path} not found: is the daemon running?") from None
+    except OSError as exc:
+        raise HealthFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return HealthReport.from_json(text)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise HealthFileError(f"{path}: unreadable health file ({exc})") from None
+
+
+def problems(report: HealthReport, now: float | None = None, max_age: float = MAX_AGE) -> list[str]:
+    """Why the daemon is unhealthy; empty when healthy. Panel outages do not count.
+
+    A restart cannot fix an unreachable panel, so only a stalled loop (stale file) or a
+    lost broker makes the daemon unhealthy.
+    """
+    now = time.time() if now is None else now
+    found: list[str] = []
+    age = now - report.timestamp
+    if age > max_age:
+        found.append(f"health file is {age:.0f} s old (limit {max_age:.0f} s): daemon stalled")
+    if not report.mqtt_connected:
+        found.append("not connected to the MQTT broker")
+    return found
