@@ -13,6 +13,7 @@ import dataclasses
 import json
 import logging
 import os
+import shlex
 import signal
 import sys
 import tempfile
@@ -124,18 +125,19 @@ def build_config(args: argparse.Namespace) -> Any:
 
 
 def start_line(info: dict[str, Any]) -> str:
-    """The one line printed at start; ``key=value`` pairs, easy to split."""
-    fields = [
-        f"tcp={info['host']}:{info['port']}",
-        f"udp={info['host']}:{info['discovery_port']}",
-        f"control={info['control'] or '-'}",
-        f"mac={info['mac']}",
-        f"access_code={info['access_code']}",
-        f"passphrase={json.dumps(info['passphrase'])}",
-        f"user_pin={info['user_pin']}",
-        f"profile={info['profile']}",
-    ]
-    return "e27bridge simulator listening " + " ".join(fields)
+    """The one line printed at start: ``key=value`` words, values shell-quoted (``shlex.split``)."""
+    fields = {
+        "tcp": f"{info['host']}:{info['port']}",
+        "udp": f"{info['host']}:{info['discovery_port']}",
+        "control": info["control"] or "-",
+        "mac": info["mac"],
+        "access_code": info["access_code"],
+        "passphrase": info["passphrase"],
+        "user_pin": info["user_pin"],
+        "profile": info["profile"],
+    }
+    words = " ".join(f"{key}={shlex.quote(str(value))}" for key, value in fields.items())
+    return f"e27bridge simulator listening {words}"
 
 
 def write_stats(path: Path, stats: dict[str, Any]) -> None:

@@ -501,15 +501,16 @@ class _Session:
         conn, deframer = self.conn, Deframer()
         idle = self.server.settings.idle_timeout or None
         data = remainder
-        while not conn.closed:
+        while True:
             if data:
                 self._feed(deframer, data)
             if conn.closed:
-                break
+                return
             try:
                 data = await conn.read(idle)
             except TimeoutError:
                 conn.abort("idle_timeout")
+                return
 
     def _feed(self, deframer: Deframer, data: bytes) -> None:
         stats = self.server.stats
