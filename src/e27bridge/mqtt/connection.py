@@ -1,0 +1,272 @@
+"""One broker connection that stays up: MQTT 5 with 3.1.1 fallback, TLS, LWT, backoff.
+
+aiomqtt has no reconnect of its own; ``MqttConnection.run`` loops with capped, jittered
+exponential backoff (also after a connection that came up and then dropped quickly) and
+calls ``on_connect`` after every (re)connect so the caller republishes its retained state.
+Publishing while disconnected is a no-op (ADR-0103).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import structlog
+from paho.mqtt.properties import Properties
+
+from e27bridge.daemon.config import Config, TlsConfig
+
+log = structlog.get_logger(__name__)
+
+OnConnect = Callable[[], Awaitable[None]]
+OnMessage = Callable[[aiomqtt.Message], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class TlsSettings:
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    insecure: bool = False
+    server_name: str | None = None
+
+    @classmethod
+    def from_config(cls, tls: TlsConfig) -> TlsSettings | None:
+        if not tls.enabled:
+            return None
+        return cls(tls.ca_file, tls.cert_file, tls.key_file, tls.insecure, tls.server_name)
+
+    def context(self) -> ssl.SSLContext:
+        ctx = _ServerNameContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.server_name = self.server_name
+        if self.ca_file is not None:
+            ctx.load_verify_locations(cafile=str(self.ca_file))
+        else:
+            ctx.load_default_certs()
+        if self.cert_file is not None:
+            key = str(self.key_file) if self.key_file else None
+            ctx.load_cert_chain(str(self.cert_file), key)
+        if self.insecure:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+
+
+class _ServerNameContext(ssl.SSLContext):
+    """An SSL context that sends (and checks) a configured server name instead of the host."""
+
+    server_name: str | None = None
+
+    def wrap_socket(self, sock: socket.socket, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        if self.server_name:
+            kwargs["server_hostname"] = self.server_name
+        return super().wrap_socket(sock, *args, **kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionSettings:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    client_id: str = "e27bridge"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    keepalive: int = 60
+    protocol: str = "auto"  # "auto" | "5" | "3.1.1"
+    tls: TlsSettings | None = None
+    min_backoff: float = 1.0
+    max_backoff: float = 60.0
+    connect_timeout: float = 10.0
+    stable_after: float = 30.0  # a connection this old resets the backoff
+
+    @classmethod
+    def from_config(cls, config: Config, suffix: str = "") -> ConnectionSettings:
+        mqtt = config.mqtt
+        return cls(
+            host=mqtt.host,
+            port=mqtt.port,
+            client_id=config.mqtt_client_id + suffix,
+            username=mqtt.username,
+            password=mqtt.password.get_secret_value() if mqtt.password else None,
+            keepalive=mqtt.keepalive,
+            protocol=mqtt.protocol,
+            tls=TlsSettings.from_config(mqtt.tls),
+            min_backoff=mqtt.reconnect_min_backoff,
+            max_backoff=mqtt.reconnect_max_backoff,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Will:
+    topic: str
+    payload: str
+
+
+def backoff_delay(attempt: int, low: float, high: float, rng: random.Random) -> float:
+    """Capped exponential backoff with jitter: somewhere in [50 %, 100 %] of the step."""
+    step = min(high, low * (2 ** min(attempt, 30)))
+    return step * (0.5 + rng.random() / 2)
+
+
+class MqttConnection:
+    """Keeps one client connected; a ``Sink`` for publishers."""
+
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        *,
+        will: Will,
+        subscriptions: Sequence[str] = (),
+        on_connect: OnConnect | None = None,
+        on_message: OnMessage | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._s = settings
+        self._will = will
+        self._subscriptions = tuple(subscriptions)
+        self._on_connect = on_connect
+        self._on_message = on_message
+        self._rng = rng or random.Random()
+        self._client: aiomqtt.Client | None = None
+        self._v5: bool = settings.protocol != "3.1.1"
+        self._connected = asyncio.Event()
+        self._stopping = False
+        self.connects = 0
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None
+
+    @property
+    def mqtt5(self) -> bool:
+        return self._v5
+
+    async def wait_connected(self) -> None:
+        await self._connected.wait()
+
+    async def publish(
+        self,
+        topic: str,
+        payload: str | bytes,
+        *,
+        retain: bool = True,
+        qos: int = 1,
+        urgent: bool = True,
+        properties: Properties | None = None,
+    ) -> None:
+        client = self._client
+        if client is None:
+            log.debug("mqtt_publish_dropped", topic=topic, reason="disconnected")
+            return
+        try:
+            await client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
+        except aiomqtt.MqttError as exc:
+            log.warning("mqtt_publish_failed", topic=topic, error=str(exc))
+
+    async def run(self) -> None:
+        """Connect, serve, reconnect; returns only when cancelled or ``stop`` was called."""
+        attempt = 0
+        while not self._stopping:
+            started = time.monotonic()
+            try:
+                await self._session()
+            except (aiomqtt.MqttError, TimeoutError, OSError) as exc:
+                log.warning(
+                    "mqtt_disconnected",
+                    host=self._s.host,
+                    port=self._s.port,
+                    error=str(exc) or type(exc).__name__,
+                )
+                if self._fallback():
+                    continue
+            finally:
+                self._client = None
+                self._connected.clear()
+            if self._stopping:
+                break
+            if time.monotonic() - started >= self._s.stable_after:
+                attempt = 0
+            delay = backoff_delay(attempt, self._s.min_backoff, self._s.max_backoff, self._rng)
+            attempt += 1
+            log.info("mqtt_reconnect_wait", delay=round(delay, 2), attempt=attempt)
+            await asyncio.sleep(delay)
+
+    async def stop(self, final: Sequence[tuple[str, str]] = ()) -> None:
+        """Publish ``final`` retained messages (clean goodbye), then disconnect."""
+        self._stopping = True
+        for topic, payload in final:
+            await self.publish(topic, payload)
+        client = self._client
+        if client is not None:
+            with contextlib.suppress(aiomqtt.MqttError, RuntimeError, TimeoutError):
+                async with asyncio.timeout(2):
+                    await client.__aexit__(None, None, None)
+
+    def _fallback(self) -> bool:
+        """Auto mode, never connected yet: try the other protocol version (ADR-0103).
+
+        Brokers refuse MQTT 5 in different ways (CONNACK 0x84, a closed socket, or no answer
+        at all), so any failed MQTT 5 attempt is followed at once by a 3.1.1 attempt; once a
+        connection succeeded, that version is kept.
+        """
+        if self._s.protocol != "auto" or self.connects > 0:
+            return False
+        self._v5 = not self._v5
+        if not self._v5:
+            log.info("mqtt5_failed_trying_311")
+            return True
+        return False
+
+    def _client_for(self) -> aiomqtt.Client:
+        s = self._s
+        version = aiomqtt.ProtocolVersion.V5 if self._v5 else aiomqtt.ProtocolVersion.V311
+        return aiomqtt.Client(
+            s.host,
+            s.port,
+            username=s.username,
+            password=s.password,
+            identifier=s.client_id,
+            protocol=version,
+            will=aiomqtt.Will(self._will.topic, self._will.payload, qos=1, retain=True),
+            keepalive=s.keepalive,
+            timeout=s.connect_timeout,
+            tls_context=s.tls.context() if s.tls else None,
+            tls_insecure=s.tls.insecure if s.tls else None,
+        )
+
+    async def _session(self) -> None:
+        client = self._client_for()
+        async with asyncio.timeout(self._s.connect_timeout):
+            await client.__aenter__()
+        try:
+            self.connects += 1
+            self._client = client
+            log.info(
+                "mqtt_connected",
+                host=self._s.host,
+                port=self._s.port,
+                client_id=self._s.client_id,
+                mqtt5=self._v5,
+            )
+            for topic in self._subscriptions:
+                await client.subscribe(topic, qos=1)
+            self._connected.set()
+            if self._on_connect is not None:
+                await self._on_connect()
+            async for message in client.messages:
+                if self._on_message is not None:
+                    await self._on_message(message)
+        finally:
+            self._client = None
+            self._connected.clear()
+            with contextlib.suppress(aiomqtt.MqttError, RuntimeError, TimeoutError):
+                async with asyncio.timeout(2):
+                    await client.__aexit__(None, None, None)

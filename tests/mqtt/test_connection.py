@@ -1,0 +1,152 @@
+"""The broker connection against real brokers: mosquitto (MQTT 5) and amqtt (3.1.1 only)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator
+
+import aiomqtt
+import pytest
+
+from e27bridge.mqtt.connection import ConnectionSettings, MqttConnection, Will, backoff_delay
+
+from .capture import Listener, retained_tree
+from .conftest import Broker, free_port
+
+
+@contextlib.asynccontextmanager
+async def running(conn: MqttConnection) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.create_task(conn.run())
+    try:
+        yield task
+    finally:
+        await conn.stop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def settings(port: int, **kw: object) -> ConnectionSettings:
+    base = {
+        "port": port,
+        "client_id": "test-bridge",
+        "min_backoff": 0.05,
+        "max_backoff": 0.2,
+        "connect_timeout": 2.0,
+    }
+    base.update(kw)
+    return ConnectionSettings(**base)  # type: ignore[arg-type]
+
+
+def test_backoff_is_capped_and_jittered() -> None:
+    rng = random.Random(1)
+    delays = [backoff_delay(n, 1.0, 60.0, rng) for n in range(12)]
+    assert all(0.5 <= d <= 60.0 for d in delays)
+    assert delays[0] <= 1.0 and delays[-1] >= 30.0
+    assert len({round(d, 6) for d in delays[8:]}) > 1  # jitter at the cap
+
+
+async def test_connect_subscribe_and_republish_on_every_connect(broker: Broker) -> None:
+    connects = 0
+    received: list[str] = []
+
+    async def on_connect() -> None:
+        nonlocal connects
+        connects += 1
+        await conn.publish("t/state", f"hello {connects}")
+
+    async def on_message(message: aiomqtt.Message) -> None:
+        received.append(str(message.topic))
+
+    conn = MqttConnection(
+        settings(broker.port),
+        will=Will("t/lwt", "lost"),
+        subscriptions=["t/in/#"],
+        on_connect=on_connect,
+        on_message=on_message,
+    )
+    async with running(conn):
+        await asyncio.wait_for(conn.wait_connected(), 5)
+        assert conn.mqtt5
+        async with aiomqtt.Client("127.0.0.1", broker.port) as other:
+            await other.publish("t/in/x", "1", qos=1)
+        for _ in range(100):
+            if received:
+                break
+            await asyncio.sleep(0.02)
+        assert received == ["t/in/x"]
+        assert (await retained_tree(broker.port, "t/#"))["t/state"] == b"hello 1"
+
+        broker.restart()  # retained state is gone with the old process
+        for _ in range(200):
+            if connects >= 2 and conn.connected:
+                break
+            await asyncio.sleep(0.02)
+        assert connects == 2
+        assert (await retained_tree(broker.port, "t/#"))["t/state"] == b"hello 2"
+
+
+async def test_publish_while_disconnected_is_dropped_quietly() -> None:
+    conn = MqttConnection(settings(free_port()), will=Will("t/lwt", "lost"))
+    await conn.publish("t/x", "1")  # no broker, no error
+    assert not conn.connected
+
+
+async def test_will_is_published_when_the_client_dies(broker: Broker) -> None:
+    async with Listener(broker.port, ("t/lwt",)) as listener:
+        conn = MqttConnection(settings(broker.port, keepalive=5), will=Will("t/lwt", "lost"))
+        task = asyncio.create_task(conn.run())
+        await asyncio.wait_for(conn.wait_connected(), 5)
+        client = conn._client
+        assert client is not None
+        client._client.socket().close()  # type: ignore[union-attr]  # abrupt: no DISCONNECT
+        message = await listener.wait_topic("t/lwt", b"lost")
+        assert message.retain is False or message.payload == b"lost"
+        await conn.stop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_falls_back_to_mqtt311_when_the_broker_refuses_5() -> None:
+    amqtt_broker = pytest.importorskip("amqtt.broker")
+    port = free_port()
+    server = amqtt_broker.Broker(
+        {
+            "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
+            "plugins": {
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
+            },
+        }
+    )
+    await server.start()
+    try:
+        conn = MqttConnection(settings(port), will=Will("t/lwt", "lost"))
+        async with running(conn):
+            await asyncio.wait_for(conn.wait_connected(), 10)
+            assert not conn.mqtt5
+    finally:
+        await server.shutdown()
+
+
+async def test_forced_mqtt5_does_not_fall_back() -> None:
+    amqtt_broker = pytest.importorskip("amqtt.broker")
+    port = free_port()
+    server = amqtt_broker.Broker(
+        {
+            "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
+            "plugins": {
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
+            },
+        }
+    )
+    await server.start()
+    try:
+        conn = MqttConnection(settings(port, protocol="5"), will=Will("t/lwt", "lost"))
+        async with running(conn):
+            await asyncio.sleep(0.5)
+            assert not conn.connected and conn.mqtt5
+    finally:
+        await server.shutdown()
