@@ -64,7 +64,7 @@ class Broker:
             except OSError:
                 if self.proc.poll() is not None:
                     log = (self.directory / "mosquitto.log").read_text(errors="replace")
-                    raise RuntimeError(f"mosquitto exited: {log}")
+                    raise RuntimeError(f"mosquitto exited: {log}") from None
                 time.sleep(0.02)
         raise RuntimeError("mosquitto did not start")
 

@@ -112,7 +112,7 @@ class Will:
 
 def backoff_delay(attempt: int, low: float, high: float, rng: random.Random) -> float:
     """Capped exponential backoff with jitter: somewhere in [50 %, 100 %] of the step."""
-    step = min(high, low * (2 ** min(attempt, 30)))
+    step = min(high, low * (2.0 ** min(attempt, 30)))
     return step * (0.5 + rng.random() / 2)
 
 
@@ -138,7 +138,7 @@ class MqttConnection:
         self._client: aiomqtt.Client | None = None
         self._v5: bool = settings.protocol != "3.1.1"
         self._connected = asyncio.Event()
-        self._stopping = False
+        self._stopping = asyncio.Event()
         self.connects = 0
 
     @property
@@ -174,7 +174,7 @@ class MqttConnection:
     async def run(self) -> None:
         """Connect, serve, reconnect; returns only when cancelled or ``stop`` was called."""
         attempt = 0
-        while not self._stopping:
+        while not self._stopping.is_set():
             started = time.monotonic()
             try:
                 await self._session()
@@ -190,7 +190,7 @@ class MqttConnection:
             finally:
                 self._client = None
                 self._connected.clear()
-            if self._stopping:
+            if self._stopping.is_set():
                 break
             if time.monotonic() - started >= self._s.stable_after:
                 attempt = 0
@@ -201,7 +201,7 @@ class MqttConnection:
 
     async def stop(self, final: Sequence[tuple[str, str]] = ()) -> None:
         """Publish ``final`` retained messages (clean goodbye), then disconnect."""
-        self._stopping = True
+        self._stopping.set()
         for topic, payload in final:
             await self.publish(topic, payload)
         client = self._client
