@@ -66,6 +66,7 @@ def log_everything(tmp_path: Path) -> None:
     log.info("request_sent", request={"area": {"disarm": {"area_id": 1, "pin": int(PIN)}}})
     log.debug("frame", text=f"authenticate pin={PIN} user=1", items=[{"Code": PIN}])
     log.warning("escaped_json", raw=f'{{\\"pin\\":\\"{PIN}\\"}}')
+    log.warning("set_ignored", topic="homie/5/home/area-1/code/set", payload=PIN.encode())
     logging.getLogger("aiomqtt").warning("connect with password=%s", PASSWORD)
     try:
         raise ValueError(f"bad reply for code={PIN}")
@@ -89,6 +90,7 @@ def test_json_lines_when_not_a_tty_and_no_secret_survives(tmp_path: Path) -> Non
         "request_sent",
         "frame",
         "escaped_json",
+        "set_ignored",
         "connect with password=[redacted]",
         "reply_failed",
     ]
@@ -148,5 +150,7 @@ def test_redaction_leaves_ordinary_fields_alone() -> None:
         "barcode": "x",
         "text": "zone 1234 opened",
         "sequence": [1, 2],
+        "payload": "72",
+        "data": {"zone": 1234},
     }
     assert redact_secrets(None, "info", dict(event)) == event

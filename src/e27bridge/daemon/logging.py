@@ -55,6 +55,10 @@ _KEYED_SECRET = re.compile(
     r"(?P<value>Secret(?:Str|Bytes)\([^)]*\)|[^\s\"'\\,;}&)\]]+)",
     re.IGNORECASE,
 )
+#: Fields that may hold a raw MQTT payload: a bare 4-8 digit value there is taken for a PIN.
+PAYLOAD_FIELDS = frozenset({"payload", "raw", "body", "data"})
+_BARE_PIN = re.compile(r"^\s*\d{4,8}\s*$")
+
 #: ``mqtt://user:password@host``
 _URL_PASSWORD = re.compile(r"(?P<head>://[^:/@\s]+:)(?P<value>[^@\s]+)(?=@)")
 
@@ -90,6 +94,12 @@ def _redact_value(value: Any, depth: int = 0) -> Any:
     return _scrub_text(repr(value))
 
 
+def _is_bare_pin(value: object) -> bool:
+    if isinstance(value, bytes | bytearray):
+        value = bytes(value).decode("ascii", "replace")
+    return isinstance(value, str) and bool(_BARE_PIN.match(value))
+
+
 def _is_secret_key(key: object) -> bool:
     return isinstance(key, str) and key.lower() in SECRET_KEYS
 
@@ -98,7 +108,8 @@ def redact_secrets(logger: WrappedLogger, method_name: str, event_dict: EventDic
     """structlog processor: mask secret keys, ``SecretStr`` values and keyed secrets in text."""
     out: MutableMapping[str, Any] = {}
     for key, value in event_dict.items():
-        if _is_secret_key(key) and value is not None:
+        secret = _is_secret_key(key) and value is not None
+        if secret or (key in PAYLOAD_FIELDS and _is_bare_pin(value)):
             out[key] = REDACTED
         else:
             out[key] = _redact_value(value)
