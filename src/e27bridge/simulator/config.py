@@ -195,7 +195,7 @@ class User:
 
 @dataclass(frozen=True, slots=True)
 class Inventory:
-    areas: tuple[Area, ...] = ()
+    areas: tuple[Area, ...] = (Area(1, "Area 1"),)
     zones: tuple[Zone, ...] = ()
     outputs: tuple[Output, ...] = ()
     lights: tuple[Light, ...] = ()
