@@ -22,6 +22,7 @@ from typing import Any
 import aiomqtt
 import structlog
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from e27bridge.daemon.config import Config, TlsConfig
 
@@ -257,7 +258,12 @@ class MqttConnection:
                 mqtt5=self._v5,
             )
             for topic in self._subscriptions:
-                await client.subscribe(topic, qos=1)
+                if self._v5:
+                    # MQTT 5 tells us whether a /set was published retained (ADR-0104).
+                    options = SubscribeOptions(qos=1, retainAsPublished=True)
+                    await client.subscribe(topic, options=options)
+                else:
+                    await client.subscribe(topic, qos=1)
             self._connected.set()
             if self._on_connect is not None:
                 await self._on_connect()

@@ -1,0 +1,131 @@
+"""``<base>/bridge/info`` and the ``bridge/request/<action>`` -> ``bridge/response/<action>`` API.
+
+Actions: ``health_check``, ``resync`` (``{"panel": id}``) and ``republish``; every response
+echoes ``transaction``. ``bridge/state`` is owned by the bridge's state connection (ADR-0103).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import aiomqtt
+import structlog
+
+from e27bridge import __version__
+from e27bridge.mqtt.sink import Sink
+from e27bridge.mqtt.topics import Topics
+from e27bridge.panel.api import PanelHandle
+from e27bridge.panel.state import ConnectionState
+
+log = structlog.get_logger(__name__)
+
+Republish = Callable[[], Awaitable[None]]
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
+
+
+class RequestError(Exception):
+    pass
+
+
+class BridgeTopics:
+    def __init__(
+        self,
+        topics: Topics,
+        sink: Sink,
+        panels: Mapping[str, PanelHandle],
+        config_summary: Mapping[str, Any],
+        republish: Republish,
+        *,
+        mqtt_state: Callable[[], Mapping[str, Any]] | None = None,
+    ) -> None:
+        self._t = topics
+        self._sink = sink
+        self._panels = panels
+        self._config = dict(config_summary)
+        self._republish = republish
+        self._mqtt_state = mqtt_state or dict
+
+    def info(self) -> dict[str, Any]:
+        panels = []
+        for panel_id, handle in self._panels.items():
+            snapshot = handle.snapshot
+            panels.append(
+                {
+                    "id": panel_id,
+                    "mac": handle.mac,
+                    "state": snapshot.connection.value,
+                    "link_required": snapshot.connection is ConnectionState.LINK_REQUIRED,
+                    "name": snapshot.info.name or None,
+                    "firmware": snapshot.info.firmware,
+                }
+            )
+        return {
+            "version": __version__,
+            "bridge_id": self._t.bridge_id,
+            "panels": panels,
+            "config": self._config,
+        }
+
+    async def publish_info(self) -> None:
+        await self._sink.publish(self._t.bridge_info, _dumps(self.info()))
+
+    async def handle(self, message: aiomqtt.Message) -> bool:
+        action = self._t.parse_bridge_request(str(message.topic))
+        if action is None:
+            return False
+        if message.retain:
+            log.warning("mqtt_retained_request_ignored", topic=str(message.topic))
+            return True
+        raw = message.payload if isinstance(message.payload, bytes) else b""
+        body: Any = {}
+        transaction: Any = None
+        response: dict[str, Any]
+        try:
+            if raw.strip():
+                body = json.loads(raw)
+            if not isinstance(body, dict):
+                raise RequestError("payload must be a JSON object")
+            transaction = body.get("transaction")
+            data = await self._dispatch(action, body)
+            response = {"status": "ok", "data": data, "error": None}
+        except (RequestError, ValueError) as exc:
+            response = {"status": "error", "data": {}, "error": str(exc)}
+        response["transaction"] = transaction
+        log.info("mqtt_bridge_request", action=action, status=response["status"])
+        await self._sink.publish(self._t.bridge_response(action), _dumps(response), retain=False)
+        return True
+
+    async def _dispatch(self, action: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        if action == "health_check":
+            return self._health()
+        if action == "republish":
+            await self._republish()
+            return {}
+        if action == "resync":
+            panel_id = body.get("panel")
+            handle = self._panels.get(panel_id) if isinstance(panel_id, str) else None
+            if handle is None:
+                raise RequestError(f"unknown panel: {panel_id!r}")
+            await handle.resync()
+            return {"panel": panel_id}
+        raise RequestError(f"unknown action: {action}")
+
+    def _health(self) -> dict[str, Any]:
+        panels = {}
+        for panel_id, handle in self._panels.items():
+            snapshot = handle.snapshot
+            health = snapshot.health
+            panels[panel_id] = {
+                "state": snapshot.connection.value,
+                "rtt_ms": health.rtt_ms,
+                "queue_depth": health.queue_depth,
+                "reconnects": health.reconnects,
+                "last_error": health.last_error,
+            }
+        healthy = all(p["state"] == ConnectionState.READY.value for p in panels.values())
+        return {"healthy": healthy, "panels": panels, "mqtt": dict(self._mqtt_state())}

@@ -1,0 +1,331 @@
+"""``/set`` topics -> typed engine commands -> exactly one result per command.
+
+Parsing is strict and happens before anything is queued: a malformed payload gets
+``invalid`` and never reaches the panel. Retained ``/set`` messages are never executed.
+Codes travel only inside the command object; they are never logged or published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiomqtt
+import structlog
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from e27bridge.mqtt.homie import HomiePanel
+from e27bridge.mqtt.nodes import ARM_ACTIONS, Node, panel_nodes
+from e27bridge.mqtt.overrides import PanelOverrides
+from e27bridge.mqtt.topics import Topics
+from e27bridge.panel.api import PanelHandle
+from e27bridge.panel.commands import (
+    ArmArea,
+    BarrierAction,
+    BypassZone,
+    Command,
+    CommandResult,
+    OperateBarrier,
+    Outcome,
+    SetChime,
+    SetLight,
+    SetLock,
+    SetOutput,
+    SetThermostat,
+    parse_pin,
+)
+from e27bridge.panel.state import ArmMode, EntityKind
+
+log = structlog.get_logger(__name__)
+
+MAX_PAYLOAD = 1024
+LIGHT_ON_LEVEL = 99  # the engine sets lights by level only; "on" means full level
+_MODE_TEXT = re.compile(r"^[A-Za-z0-9_]{1,16}$")
+
+
+class InvalidCommand(ValueError):
+    """A ``/set`` that cannot become a command; ``reason`` is a stable snake_case word."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(detail or reason)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    command: Command
+    transaction: Any = None
+
+
+def _text(payload: bytes) -> str:
+    if len(payload) > MAX_PAYLOAD:
+        raise InvalidCommand("payload_too_large")
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidCommand("not_utf8") from None
+
+
+def _bool(payload: bytes) -> bool:
+    text = _text(payload)
+    if text not in ("true", "false"):
+        raise InvalidCommand("invalid_value", "expected true or false")
+    return text == "true"
+
+
+def _int(payload: bytes, low: int, high: int) -> int:
+    text = _text(payload)
+    if not re.fullmatch(r"-?[0-9]{1,6}", text):
+        raise InvalidCommand("invalid_value", "expected an integer")
+    value = int(text)
+    if not low <= value <= high:
+        raise InvalidCommand("out_of_range", f"expected {low}..{high}")
+    return value
+
+
+def _mode(payload: bytes) -> str:
+    text = _text(payload)
+    if not _MODE_TEXT.match(text):
+        raise InvalidCommand("invalid_value", "expected a mode word")
+    return text
+
+
+def _json_object(payload: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(_text(payload))
+    except ValueError:
+        raise InvalidCommand("invalid_json") from None
+    if not isinstance(value, dict):
+        raise InvalidCommand("invalid_json", "expected a JSON object")
+    unknown = set(value) - {"action", "code", "transaction"}
+    if unknown:
+        raise InvalidCommand("unknown_field", ", ".join(sorted(unknown)))
+    return value
+
+
+def _code(body: Mapping[str, Any]) -> int:
+    code = body.get("code")
+    if code is None or code == "" or isinstance(code, bool | float):
+        raise InvalidCommand("code_required")
+    try:
+        return parse_pin(code)
+    except ValueError as exc:
+        raise InvalidCommand("invalid_code", str(exc)) from None
+
+
+def _area_command(node: Node, payload: bytes, arm_modes: tuple[ArmMode, ...]) -> Parsed:
+    body = _json_object(payload)
+    action = body.get("action")
+    modes = {ARM_ACTIONS[m]: m for m in arm_modes if m in ARM_ACTIONS}
+    modes["disarm"] = ArmMode.DISARMED
+    if not isinstance(action, str) or action not in modes:
+        raise InvalidCommand("unknown_action", f"one of {', '.join(sorted(modes))}")
+    return Parsed(ArmArea(node.number, modes[action], _code(body)), body.get("transaction"))
+
+
+def _zone_command(node: Node, payload: bytes) -> Parsed:
+    body = _json_object(payload)
+    action = body.get("action")
+    if action not in ("bypass", "unbypass"):
+        raise InvalidCommand("unknown_action", "one of bypass, unbypass")
+    return Parsed(BypassZone(node.number, action == "bypass", _code(body)), body.get("transaction"))
+
+
+def _barrier(payload: bytes) -> BarrierAction:
+    try:
+        return BarrierAction(_text(payload))
+    except ValueError:
+        raise InvalidCommand("unknown_action", "one of open, close, stop") from None
+
+
+Parser = Callable[[Node, bytes], Command]
+
+_PARSERS: Mapping[tuple[EntityKind, str], Parser] = {
+    (EntityKind.AREA, "chime"): lambda n, p: SetChime(n.number, _bool(p)),
+    (EntityKind.OUTPUT, "on"): lambda n, p: SetOutput(n.number, _bool(p)),
+    (EntityKind.LIGHT, "on"): lambda n, p: SetLight(n.number, LIGHT_ON_LEVEL if _bool(p) else 0),
+    (EntityKind.LIGHT, "level"): lambda n, p: SetLight(n.number, _int(p, 0, 99)),
+    (EntityKind.LOCK, "locked"): lambda n, p: SetLock(n.number, _bool(p)),
+    (EntityKind.TSTAT, "mode"): lambda n, p: SetThermostat(n.number, mode=_mode(p)),
+    (EntityKind.TSTAT, "fan-mode"): lambda n, p: SetThermostat(n.number, fan_mode=_mode(p)),
+    (EntityKind.TSTAT, "heat-setpoint"): lambda n, p: SetThermostat(
+        n.number, heat_setpoint=_int(p, -40, 150)
+    ),
+    (EntityKind.TSTAT, "cool-setpoint"): lambda n, p: SetThermostat(
+        n.number, cool_setpoint=_int(p, -40, 150)
+    ),
+    (EntityKind.BARRIER, "command"): lambda n, p: OperateBarrier(n.number, _barrier(p)),
+}
+
+
+def parse_command(
+    nodes: Mapping[str, Node],
+    node_id: str,
+    prop: str,
+    payload: bytes,
+    arm_modes: tuple[ArmMode, ...],
+) -> Parsed:
+    """One ``/set`` -> a validated command, or :class:`InvalidCommand`."""
+    node = nodes.get(node_id)
+    if node is None or node.kind is None:
+        raise InvalidCommand("unknown_entity", node_id)
+    spec = node.property(prop)
+    if spec is None:
+        raise InvalidCommand("unknown_property", f"{node_id}/{prop}")
+    if not spec.settable:
+        raise InvalidCommand("not_settable", f"{node_id}/{prop}")
+    if node.kind is EntityKind.AREA and prop == "command":
+        return _area_command(node, payload, arm_modes)
+    if node.kind is EntityKind.ZONE and prop == "command":
+        return _zone_command(node, payload)
+    if node.kind is EntityKind.ZONE and prop == "bypassed":
+        _bool(payload)
+        raise InvalidCommand("code_required", "bypass needs a code: use zone-N/command")
+    parser = _PARSERS.get((node.kind, prop))
+    if parser is None:  # pragma: no cover - every settable property has a parser
+        raise InvalidCommand("not_settable", f"{node_id}/{prop}")
+    try:
+        return Parsed(parser(node, payload))
+    except ValueError as exc:
+        if isinstance(exc, InvalidCommand):
+            raise
+        raise InvalidCommand("out_of_range", str(exc)) from None
+
+
+def result_payload(result: CommandResult, topic: str, transaction: Any = None) -> dict[str, Any]:
+    error = None
+    if not result.ok:
+        error = {"code": result.code, "reason": result.reason or result.outcome.value}
+    return {
+        "transaction": transaction,
+        "topic": topic,
+        "status": result.outcome.value,
+        "error": error,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Incoming:
+    panel_id: str
+    node: str
+    prop: str
+    topic: str
+    payload: bytes = field(repr=False)  # may hold a code
+    properties: Properties | None = None
+
+
+class CommandRouter:
+    """Routes ``/set`` messages of every panel; one task per command, one result each."""
+
+    def __init__(
+        self,
+        topics: Topics,
+        sink: Any,  # MqttConnection: needs ``publish(..., properties=)``
+        panels: Mapping[str, PanelHandle],
+        *,
+        homie: Mapping[str, HomiePanel],
+        overrides: Mapping[str, PanelOverrides],
+        arm_modes: tuple[ArmMode, ...] = (ArmMode.ARMED_AWAY, ArmMode.ARMED_STAY),
+    ) -> None:
+        self._t = topics
+        self._sink = sink
+        self._panels = panels
+        self._homie = homie
+        self._overrides = overrides
+        self._arm_modes = arm_modes
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def handle(self, message: aiomqtt.Message) -> bool:
+        """Take one message if it is a ``/set`` of one of our panels (True when taken)."""
+        topic = str(message.topic)
+        parsed_topic = self._t.parse_set(topic)
+        if parsed_topic is None or parsed_topic.device not in self._panels:
+            return False
+        if message.retain:
+            log.warning("mqtt_retained_set_ignored", topic=topic)
+            return True
+        payload = message.payload if isinstance(message.payload, bytes) else b""
+        incoming = _Incoming(
+            parsed_topic.device,
+            parsed_topic.node,
+            parsed_topic.prop,
+            topic,
+            payload,
+            message.properties,
+        )
+        task = asyncio.create_task(self._run(incoming))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _run(self, incoming: _Incoming) -> None:
+        panel_id, node_id, prop = incoming.panel_id, incoming.node, incoming.prop
+        topic, payload, properties = incoming.topic, incoming.payload, incoming.properties
+        handle = self._panels[panel_id]
+        overrides = self._overrides.get(panel_id, PanelOverrides())
+        nodes = panel_nodes(overrides.apply(handle.snapshot), self._arm_modes)
+        transaction: Any = None
+        homie = self._homie.get(panel_id)
+        target = False
+        try:
+            parsed = parse_command(nodes, node_id, prop, payload, self._arm_modes)
+            transaction = parsed.transaction
+            spec = nodes[node_id].property(prop)
+            target = spec is not None and spec.retained and homie is not None
+            if target and homie is not None:
+                await homie.accepted(node_id, prop, payload)
+            result = await handle.submit(parsed.command)
+        except InvalidCommand as exc:
+            result = CommandResult(Outcome.INVALID, reason=exc.reason)
+            transaction = _transaction_of(payload) if transaction is None else transaction
+        except Exception:  # the command must still get its one result
+            log.exception("mqtt_command_failed", panel=panel_id, node=node_id, prop=prop)
+            result = CommandResult(Outcome.UNKNOWN, reason="internal_error")
+        if target and homie is not None:
+            await homie.settled(node_id, prop, result.ok)
+        log.info(
+            "mqtt_command_result",
+            panel=panel_id,
+            node=node_id,
+            prop=prop,
+            status=result.outcome.value,
+            reason=result.reason,
+        )
+        await self._respond(panel_id, topic, result, transaction, properties)
+
+    async def _respond(
+        self,
+        panel_id: str,
+        topic: str,
+        result: CommandResult,
+        transaction: Any,
+        properties: Properties | None,
+    ) -> None:
+        body = json.dumps(result_payload(result, topic, transaction), separators=(",", ":"))
+        await self._sink.publish(self._t.panel_response(panel_id), body, retain=False)
+        response_topic = getattr(properties, "ResponseTopic", None) if properties else None
+        if response_topic:
+            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            correlation = getattr(properties, "CorrelationData", None)
+            if correlation is not None:
+                props.CorrelationData = correlation
+            await self._sink.publish(response_topic, body, retain=False, properties=props)
+
+
+def _transaction_of(payload: bytes) -> Any:
+    """Echo a transaction id even for an invalid JSON command, when one is readable."""
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        return None
+    return body.get("transaction") if isinstance(body, dict) else None
