@@ -1,0 +1,267 @@
+"""Wires the MQTT features to a ``PanelDirectory``: each feature follows the engine alone.
+
+Homie, HA discovery, the event stream and bridge info each hold their own engine
+subscription (zigbee2mqtt-style "one feature, one place"); the command router and bridge
+requests take messages from the broker. Everything retained is rebuilt from the current
+snapshots on every (re)connect, so a broker restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+import aiomqtt
+import structlog
+
+from e27bridge.daemon.config import Config, PanelConfig
+from e27bridge.mqtt.bridge_topics import BridgeTopics
+from e27bridge.mqtt.coalesce import Coalescer
+from e27bridge.mqtt.commands import CommandRouter
+from e27bridge.mqtt.connection import ConnectionSettings, MqttConnection, Will
+from e27bridge.mqtt.events import EventStream
+from e27bridge.mqtt.hass import ConfigBuilder, HassPanel, Origin
+from e27bridge.mqtt.homie import HomiePanel, HomieRoot, VersionClock
+from e27bridge.mqtt.overrides import PanelOverrides
+from e27bridge.mqtt.topics import Topics
+from e27bridge.panel.api import PanelDirectory
+from e27bridge.panel.bus import Subscription
+from e27bridge.panel.events import ConnectionChanged, EngineEvent, PanelEvent, SnapshotReplaced
+from e27bridge.panel.state import ArmMode, EntityKind
+
+log = structlog.get_logger(__name__)
+
+BRIDGE_ONLINE = json.dumps({"state": "online"})
+BRIDGE_OFFLINE = json.dumps({"state": "offline"})
+LEGACY_BIRTH_TOPIC = "hass/status"
+
+
+def topics_from_config(config: Config) -> Topics:
+    b = config.bridge
+    return Topics(b.id, b.base_topic, b.homie_prefix, b.discovery_prefix)
+
+
+def overrides_from_config(panel: PanelConfig) -> PanelOverrides:
+    names: dict[tuple[EntityKind, int], str] = {}
+    classes: dict[tuple[EntityKind, int], str] = {}
+    excluded: set[tuple[EntityKind, int]] = set()
+    for entity_id, override in panel.entities.items():
+        kind_name, number = entity_id.rsplit("-", 1)
+        key = (EntityKind(kind_name), int(number))
+        if override.name:
+            names[key] = override.name
+        if override.device_class:
+            classes[key] = override.device_class
+        if override.exclude:
+            excluded.add(key)
+    return PanelOverrides(names=names, device_classes=classes, excluded=frozenset(excluded))
+
+
+class MqttBridge:
+    """The MQTT side of the daemon. ``await run()`` until cancelled; then it says goodbye."""
+
+    def __init__(
+        self,
+        directory: PanelDirectory,
+        config: Config,
+        *,
+        settings: ConnectionSettings | None = None,
+        arm_modes: tuple[ArmMode, ...] = (ArmMode.ARMED_AWAY, ArmMode.ARMED_STAY),
+    ) -> None:
+        self._directory = directory
+        self._config = config
+        self._t = topics_from_config(config)
+        settings = settings or ConnectionSettings.from_config(config)
+        panels = directory.panels
+        self._overrides = {
+            pid: overrides_from_config(pc) if (pc := config.panel(pid)) else PanelOverrides()
+            for pid in panels
+        }
+        self._birth_topics = {config.bridge.ha_birth_topic, LEGACY_BIRTH_TOPIC}
+        self.conn = MqttConnection(
+            settings,
+            will=Will(self._t.state(self._t.bridge_id), "lost"),
+            subscriptions=[
+                self._t.set_filter,
+                self._t.bridge_request_filter,
+                self._t.hass_config_filter,
+                *sorted(self._birth_topics),
+            ],
+            on_connect=self._on_connect,
+            on_message=self._on_message,
+        )
+        self.state_conn = MqttConnection(
+            _suffixed(settings, "-state"),
+            will=Will(self._t.bridge_state, BRIDGE_OFFLINE),
+            on_connect=self._state_online,
+        )
+        self._sink = Coalescer(self.conn, config.bridge.coalesce_ms / 1000)
+        clock = VersionClock()
+        self._root = HomieRoot(self._t, self.conn, sorted(panels), clock)
+        self._homie = {
+            pid: HomiePanel(self._t, self._sink, pid, clock, arm_modes) for pid in panels
+        }
+        origin = Origin()
+        self._hass = {
+            pid: HassPanel(
+                self._t,
+                self.conn,
+                pid,
+                ConfigBuilder(self._t, pid, self._overrides[pid], origin, arm_modes),
+            )
+            for pid in panels
+        }
+        self._events = EventStream(self._t, self.conn)
+        self._router = CommandRouter(
+            self._t,
+            self.conn,
+            panels,
+            homie=self._homie,
+            overrides=self._overrides,
+            arm_modes=arm_modes,
+        )
+        self._bridge = BridgeTopics(
+            self._t,
+            self.conn,
+            panels,
+            config.redacted_dict(),
+            self.republish,
+            mqtt_state=lambda: {"connected": self.conn.connected, "mqtt5": self.conn.mqtt5},
+        )
+        self._homie_lock = asyncio.Lock()
+        self._hass_lock = asyncio.Lock()
+        self._birth_task: asyncio.Task[None] | None = None
+        self.republished = asyncio.Event()  # set after every full republish (tests, health)
+
+    @property
+    def topics(self) -> Topics:
+        return self._t
+
+    async def run(self) -> None:
+        consumers: list[tuple[Callable[[EngineEvent], Awaitable[None]], Subscription]] = [
+            (self._homie_event, self._directory.subscribe()),
+            (self._hass_event, self._directory.subscribe()),
+            (self._stream_event, self._directory.subscribe()),
+            (self._info_event, self._directory.subscribe()),
+        ]
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(self._consume(f, s)) for f, s in consumers]
+            tasks.append(group.create_task(self.conn.run()))
+            tasks.append(group.create_task(self.state_conn.run()))
+            try:
+                await asyncio.Future()  # until cancelled
+            finally:
+                await self._goodbye()
+                for sub in (s for _, s in consumers):
+                    sub.close()
+                for task in tasks:
+                    task.cancel()
+
+    async def republish(self) -> None:
+        """Everything retained again, from the current snapshots (connect, ``republish``)."""
+        await self._root.publish_all()
+        async with self._homie_lock:
+            for pid, homie in self._homie.items():
+                await homie.publish_all(self._view(pid))
+        await self._sink.flush()
+        await self._root.ready()
+        async with self._hass_lock:
+            for hass in self._hass.values():
+                await hass.republish()
+        await self._bridge.publish_info()
+        self.republished.set()
+        log.info("mqtt_republished", panels=len(self._homie))
+
+    # -- internals -------------------------------------------------------------------------
+    def _view(self, panel_id: str) -> Any:
+        return self._overrides[panel_id].apply(self._directory.panels[panel_id].snapshot)
+
+    async def _on_connect(self) -> None:
+        self.republished.clear()
+        await self.republish()
+
+    async def _state_online(self) -> None:
+        await self.state_conn.publish(self._t.bridge_state, BRIDGE_ONLINE)
+
+    async def _on_message(self, message: aiomqtt.Message) -> None:
+        topic = str(message.topic)
+        if await self._router.handle(message):
+            return
+        if await self._bridge.handle(message):
+            return
+        if topic in self._birth_topics:
+            if message.payload == b"online":
+                self._schedule_birth_republish()
+            return
+        panel_id = self._t.parse_hass_config(topic)
+        if panel_id in self._hass and message.retain:
+            payload = message.payload if isinstance(message.payload, bytes) else b""
+            async with self._hass_lock:
+                await self._hass[panel_id].learn_retained(payload)
+
+    def _schedule_birth_republish(self) -> None:
+        if self._birth_task is not None and not self._birth_task.done():
+            self._birth_task.cancel()
+        self._birth_task = asyncio.create_task(self._birth_republish())
+
+    async def _birth_republish(self) -> None:
+        await asyncio.sleep(self._config.bridge.ha_republish_delay)
+        log.info("hass_birth_republish")
+        async with self._hass_lock:
+            for hass in self._hass.values():
+                await hass.republish()
+
+    async def _consume(
+        self, handler: Callable[[EngineEvent], Awaitable[None]], sub: Subscription
+    ) -> None:
+        async for event in sub:
+            if event.panel_id not in self._homie:
+                continue
+            try:
+                await handler(event)
+            except Exception:  # one bad event must not stop a feature
+                log.exception("mqtt_feature_failed", handler=handler.__name__)
+
+    async def _homie_event(self, event: EngineEvent) -> None:
+        if isinstance(event, SnapshotReplaced | ConnectionChanged):
+            async with self._homie_lock:
+                await self._homie[event.panel_id].sync(self._view(event.panel_id))
+
+    async def _hass_event(self, event: EngineEvent) -> None:
+        if isinstance(event, SnapshotReplaced | ConnectionChanged):
+            async with self._hass_lock:
+                await self._hass[event.panel_id].sync(self._view(event.panel_id))
+
+    async def _stream_event(self, event: EngineEvent) -> None:
+        if isinstance(event, PanelEvent | ConnectionChanged):
+            await self._events.handle(event)
+
+    async def _info_event(self, event: EngineEvent) -> None:
+        if isinstance(event, ConnectionChanged):
+            await self._bridge.publish_info()
+
+    async def _goodbye(self) -> None:
+        """Clean shutdown: Homie ``disconnected`` (root and panels), ``bridge/state`` offline."""
+        if self._birth_task is not None:
+            self._birth_task.cancel()
+        with contextlib.suppress(Exception):
+            await self._sink.close()
+            for pid in self._homie:
+                await self.conn.publish(self._t.state(pid), "disconnected")
+            await self._root.disconnected()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2):
+                await self._router.drain()
+        await self.state_conn.stop(final=[(self._t.bridge_state, BRIDGE_OFFLINE)])
+        await self.conn.stop()
+
+
+def _suffixed(settings: ConnectionSettings, suffix: str) -> ConnectionSettings:
+    return replace(settings, client_id=settings.client_id + suffix)
+
+
+__all__ = ["MqttBridge", "overrides_from_config", "topics_from_config"]
