@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from e27bridge.panel.bus import EventBus
 from e27bridge.panel.linking import link
 from e27bridge.panel.owner import PanelOwner, PanelSettings, ReconnectPolicy
 from e27bridge.panel.queue import QueueSettings
@@ -50,6 +51,7 @@ async def linked_owner(
     reconnect: ReconnectPolicy = FAST_RECONNECT,
     mac: str | None = None,
     panel_id: str = "home",
+    bus: EventBus | None = None,
 ) -> PanelOwner:
     creds = sim.config.credentials
     keys = await link(
@@ -65,7 +67,7 @@ async def linked_owner(
         reconnect=reconnect,
         timeouts=SessionTimeouts(connect=1.0, hello=1.0, write=1.0),
     )
-    return PanelOwner(settings, IDENTITY, keys)
+    return PanelOwner(settings, IDENTITY, keys, bus=bus)
 
 
 @pytest.fixture

@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 
 import pytest
 
+from e27bridge.panel.bus import EventBus
 from e27bridge.panel.commands import ArmArea, BypassZone, Outcome, SetOutput, parse_pin
 from e27bridge.panel.events import ConnectionChanged
 from e27bridge.panel.manager import DuplicatePanelError, PanelManager
-from e27bridge.panel.bus import EventBus
+from e27bridge.panel.owner import PanelOwner
 from e27bridge.panel.queue import Priority, QueueSettings
 from e27bridge.panel.state import AlarmPhase, ArmMode, ConnectionState
 from e27bridge.protocol import requests
 
-from .conftest import FAST_QUEUE, linked_owner, sim_config
+from .conftest import IDENTITY, linked_owner
 
 PIN = 1234
 
@@ -68,8 +70,12 @@ async def test_many_concurrent_submitters_are_serialised(simulator) -> None:  # 
 
 async def test_timeout_releases_queue_and_late_reply_is_ignored(simulator) -> None:  # type: ignore[no-untyped-def]
     async with simulator() as sim:
-        owner = await linked_owner(sim, queue=QueueSettings(min_interval=0, request_timeout=0.3,
-                                                           read_retries=0, backoff_base=0.01))
+        owner = await linked_owner(
+            sim,
+            queue=QueueSettings(
+                min_interval=0, request_timeout=0.3, read_retries=0, backoff_base=0.01
+            ),
+        )
         await owner.start()
         try:
             await owner.wait_ready(10)
@@ -101,8 +107,13 @@ async def test_drop_mid_write_is_unknown_and_not_resent(simulator) -> None:  # t
                 return handle(request, auth, now)
 
             sim.panel.handle = spy  # type: ignore[method-assign]
-            sim.set_faults(drop_reply_probability=1.0, close_after_requests=1)
-            result = await owner.submit(SetOutput(min(owner.snapshot.outputs), on=True))
+            sim.set_faults(drop_reply_probability=1.0)
+            task = asyncio.create_task(
+                owner.submit(SetOutput(min(owner.snapshot.outputs), on=True))
+            )
+            await asyncio.sleep(0.2)  # the panel executed it; now the connection drops
+            sim.drop_sessions()
+            result = await task
             assert result.outcome is Outcome.UNKNOWN
             sim.clear_faults()
             await owner.wait_ready(10)
@@ -221,13 +232,12 @@ async def test_link_revoked_gives_link_required(simulator) -> None:  # type: ign
 async def test_two_panels_one_dead(simulator) -> None:  # type: ignore[no-untyped-def]
     async with simulator() as sim:
         bus = EventBus()
-        good = await linked_owner(sim, panel_id="good")
-        dead = await linked_owner(sim, panel_id="dead", mac="0050C2E2DEAD")
-        good = type(good)(good.settings, good._identity, good._link_keys, bus=bus)  # noqa: SLF001
-        dead_settings = type(dead.settings)(
-            **{**dead.settings.__dict__, "host": "127.0.0.1", "port": 9, "discovery_port": 9}
+        good = await linked_owner(sim, panel_id="good", bus=bus)
+        dead_settings = dataclasses.replace(
+            good.settings, panel_id="dead", mac="0050C2E2DEAD", port=9, discovery_port=9
         )
-        dead = type(dead)(dead_settings, dead._identity, dead._link_keys, bus=bus)  # noqa: SLF001
+        keys = good._link_keys  # noqa: SLF001 - the dead panel gets real keys, never a session
+        dead = PanelOwner(dead_settings, IDENTITY, keys, bus=bus)
         manager = PanelManager([good, dead], bus)
         await manager.start()
         try:
@@ -238,22 +248,24 @@ async def test_two_panels_one_dead(simulator) -> None:  # type: ignore[no-untype
         finally:
             await manager.stop()
         with pytest.raises(DuplicatePanelError):
-            PanelManager([good, type(good)(good.settings, good._identity, None)], EventBus())  # noqa: SLF001
+            PanelManager([good, PanelOwner(good.settings, IDENTITY, None)], EventBus())
 
 
 async def test_queue_full_and_max_age(simulator) -> None:  # type: ignore[no-untyped-def]
     async with simulator() as sim:
         owner = await linked_owner(
-            sim, queue=QueueSettings(depth=3, command_max_age=0.3, min_interval=0,
-                                     request_timeout=2.0)
+            sim,
+            queue=QueueSettings(depth=3, command_max_age=0.3, min_interval=0, request_timeout=2.0),
         )
         await owner.start()
         try:
             await owner.wait_ready(10)
             sim.set_faults(response_delay=0.5)
             output = min(owner.snapshot.outputs)
-            tasks = [asyncio.create_task(owner.submit(SetOutput(output, on=i % 2 == 0)))
-                     for i in range(6)]
+            tasks = [
+                asyncio.create_task(owner.submit(SetOutput(output, on=i % 2 == 0)))
+                for i in range(6)
+            ]
             results = await asyncio.gather(*tasks)
             outcomes = [r.outcome for r in results]
             assert outcomes.count(Outcome.REJECTED) >= 2

@@ -108,6 +108,7 @@ class RequestQueue:
         self.detach()
         for item in self._drain():
             self._resolve(item, QueueResult(Outcome.UNAVAILABLE, reason="bridge stopping"))
+        self._wakeup.set()
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -216,7 +217,9 @@ class RequestQueue:
         self._pending[item.priority].appendleft(item)
 
     async def _run(self) -> None:
-        while True:
+        # ``wait_for`` in Python 3.11 can swallow a cancellation, so ``close`` also sets
+        # ``_closed`` and wakes the loop: the worker always ends.
+        while not self._closed:
             if self._sender is None or not any(self._pending):
                 self._wakeup.clear()
                 await self._wakeup.wait()
