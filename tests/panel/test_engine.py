@@ -236,7 +236,7 @@ async def test_two_panels_one_dead(simulator) -> None:  # type: ignore[no-untype
         dead_settings = dataclasses.replace(
             good.settings, panel_id="dead", mac="0050C2E2DEAD", port=9, discovery_port=9
         )
-        keys = good._link_keys  # noqa: SLF001 - the dead panel gets real keys, never a session
+        keys = good._link_keys  # the dead panel has real keys but never gets a session
         dead = PanelOwner(dead_settings, IDENTITY, keys, bus=bus)
         manager = PanelManager([good, dead], bus)
         await manager.start()
