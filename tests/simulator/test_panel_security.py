@@ -316,3 +316,16 @@ def test_armed_state_bits_for_other_areas_and_bypass_lists() -> None:
     assert h.ok("area", "get_unsecure_zones", {"area_id": 1})["zones"] == [2]
     assert h.ok("area", "get_num_not_rdy_zones", {"area_id": 1})["num_not_ready_zones"] == 1
     assert h.area(3)["zones_bypassed"] == 1 and h.area(1)["zones_bypassed"] == 0
+
+
+def test_optional_countdown_broadcasts_during_exit_delay() -> None:
+    config = configure(time_scale=10)
+    config = dataclasses.replace(
+        config, timings=dataclasses.replace(config.timings, countdown_interval=10)
+    )
+    h = Harness(config)  # 60 s exit delay in 6 s, a broadcast every 10 panel seconds
+    h.ok("area", "set_arm_state", AWAY)
+    h.run_until_idle(7)
+    timers = [b["ee_timer"] for b in h.broadcasts("area")]
+    assert timers == [60, 50, 40, 30, 20, 10, 0]
+    assert h.panel.next_deadline() is None

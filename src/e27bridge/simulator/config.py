@@ -225,12 +225,20 @@ class Timings:
     barrier_travel: float = 12.0
     privilege_window: float = 60.0
     zwave_report_delay: float = 0.0  # delay before a Z-Wave device's state broadcast
+    countdown_interval: float = 0.0  # ee_timer broadcasts during delays (0 = on changes only)
     time_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.time_scale <= 0:
             raise ScenarioError("timings.time_scale must be > 0")
-        for name in ("exit_delay", "entry_delay", "barrier_travel", "privilege_window"):
+        for name in (
+            "exit_delay",
+            "entry_delay",
+            "barrier_travel",
+            "privilege_window",
+            "zwave_report_delay",
+            "countdown_interval",
+        ):
             if getattr(self, name) < 0:
                 raise ScenarioError(f"timings.{name} must be >= 0")
 

@@ -246,6 +246,7 @@ class _AreaState:
     delay: str | None = None  # "exit" | "entry"
     delay_until: float = 0.0
     delay_zone: int | None = None
+    next_tick: float = math.inf  # next ee_timer countdown broadcast
     alarm_state: str = NO_ALARM
     alarm_zone: int | None = None
     chime: bool = False
@@ -453,6 +454,11 @@ class SimulatedPanel:
                     self._finish_exit_delay(area_id, now)
                 else:
                     self._entry_delay_expired(area_id, now)
+            elif area.delay is not None and area.next_tick <= now:
+                step = self._scaled(self.config.timings.countdown_interval)
+                while area.next_tick <= now:
+                    area.next_tick += step
+                self._area_broadcast(area_id, now)
         for barrier_id, barrier in self._barriers.items():
             if barrier.target and barrier.moving_until <= now:
                 barrier.status = barrier.target
@@ -468,7 +474,9 @@ class SimulatedPanel:
 
     def next_deadline(self) -> float | None:
         """When ``advance`` next has work (None: nothing scheduled)."""
-        times = [a.delay_until for a in self._areas.values() if a.delay is not None]
+        times = [
+            min(a.delay_until, a.next_tick) for a in self._areas.values() if a.delay is not None
+        ]
         times.extend(b.moving_until for b in self._barriers.values() if b.target)
         times.extend(due for due, _ in self._delayed)
         activity = self._activity.next_due()
@@ -898,10 +906,15 @@ class SimulatedPanel:
             self._arm(area_id, target, now)
         else:
             area.target = target
-            area.delay = "exit"
-            area.delay_until = now + exit_delay
+            self._start_delay(area, "exit", self.config.timings.exit_delay, now)
             self._area_broadcast(area_id, now)
         return self._ok(call, ids)
+
+    def _start_delay(self, area: _AreaState, kind: str, panel_seconds: float, now: float) -> None:
+        area.delay = kind
+        area.delay_until = now + self._scaled(panel_seconds)
+        interval = self.config.timings.countdown_interval
+        area.next_tick = now + self._scaled(interval) if interval > 0 else math.inf
 
     def _arm(self, area_id: int, target: str, now: float) -> None:
         area = self._areas[area_id]
@@ -1039,8 +1052,7 @@ class SimulatedPanel:
             return
         if behaviour in ("delay", "interior_delay"):
             if area.delay is None and area.alarm_state == NO_ALARM:
-                area.delay = "entry"
-                area.delay_until = now + self._scaled(self.config.timings.entry_delay)
+                self._start_delay(area, "entry", self.config.timings.entry_delay, now)
                 area.delay_zone = zone_id
                 area.alarm_zone = zone_id
                 self._log_event(now, f"Area {cfg.area_id} entry delay zone {zone_id}")
