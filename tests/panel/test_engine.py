@@ -14,11 +14,13 @@ import pytest
 from e27bridge.panel.bus import EventBus
 from e27bridge.panel.commands import ArmArea, BypassZone, Outcome, SetOutput, parse_pin
 from e27bridge.panel.events import ConnectionChanged
+from e27bridge.panel.linking import link
 from e27bridge.panel.manager import DuplicatePanelError, PanelManager
 from e27bridge.panel.owner import PanelOwner
 from e27bridge.panel.queue import Priority, QueueSettings
 from e27bridge.panel.state import AlarmPhase, ArmMode, ConnectionState
 from e27bridge.protocol import requests
+from e27bridge.protocol.identity import LinkKeys
 
 from .conftest import IDENTITY, linked_owner
 
@@ -308,3 +310,47 @@ async def test_arm_exit_delay_then_armed_and_disarm(simulator) -> None:  # type:
         finally:
             with contextlib.suppress(Exception):
                 await owner.stop()
+
+
+async def test_first_start_links_with_configured_credentials(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator() as sim:
+        template = await linked_owner(sim)
+        creds = sim.config.credentials
+        linked: list[LinkKeys] = []
+
+        async def linker(host: str, port: int) -> LinkKeys:
+            keys = await link(
+                host, port, IDENTITY, access_code=creds.access_code, passphrase=creds.passphrase
+            )
+            linked.append(keys)
+            return keys
+
+        owner = PanelOwner(template.settings, IDENTITY, None, linker=linker)
+        await owner.start()
+        try:
+            await owner.wait_ready(10)
+            assert len(linked) == 1
+        finally:
+            await owner.stop()
+
+
+async def test_first_start_with_wrong_credentials_stops_at_link_required(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator() as sim:
+        template = await linked_owner(sim)
+        attempts = 0
+
+        async def linker(host: str, port: int) -> LinkKeys:
+            nonlocal attempts
+            attempts += 1
+            return await link(
+                host, port, IDENTITY, access_code="0000", passphrase="wrong", timeout=0.5
+            )
+
+        owner = PanelOwner(template.settings, IDENTITY, None, linker=linker)
+        await owner.start()
+        try:
+            await owner.wait_state(ConnectionState.LINK_REQUIRED, 5)
+            await asyncio.sleep(0.5)
+            assert attempts == 1  # silent panel: never retried automatically
+        finally:
+            await owner.stop()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -47,7 +47,13 @@ from e27bridge.panel.state import (
     PanelSnapshot,
 )
 from e27bridge.protocol import requests
-from e27bridge.protocol.errors import E27Error, MalformedMessage, PanelErrorCode, TransportError
+from e27bridge.protocol.errors import (
+    E27Error,
+    LinkFailed,
+    MalformedMessage,
+    PanelErrorCode,
+    TransportError,
+)
 from e27bridge.protocol.hello import HelloLinkRequired, HelloNoSession
 from e27bridge.protocol.identity import ClientIdentity, LinkKeys
 from e27bridge.protocol.messages import Inbound, MessageKind
@@ -57,6 +63,9 @@ log = structlog.get_logger("e27bridge.panel")
 
 class HintStore(Protocol):
     def save_host_hint(self, mac: str, host: str, port: int) -> object: ...
+
+
+Linker = Callable[[str, int], Awaitable[LinkKeys]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +100,7 @@ class PanelOwner:
         link_keys: LinkKeys | None,
         *,
         hints: HintStore | None = None,
+        linker: Linker | None = None,
         bus: EventBus | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -98,6 +108,7 @@ class PanelOwner:
         self._identity = identity
         self._link_keys = link_keys
         self._hints = hints
+        self._linker = linker  # first start only: link with configured credentials
         self._bus = bus or EventBus()
         self._rng = rng or random.Random()
         self._host = settings.host
@@ -174,15 +185,12 @@ class PanelOwner:
     async def _run(self) -> None:
         failures = 0
         while True:
-            if self._link_keys is None:
-                self._set_connection(ConnectionState.LINK_REQUIRED, "no link keys stored")
-                log.error(
-                    "link_required",
-                    panel=self.panel_id,
-                    mac=self.mac,
-                    hint="run `e27bridge link` for this panel",
-                )
-                return
+            if self._link_keys is None and not await self._first_link(failures):
+                if self._linker is None:
+                    return  # link_required: waiting for `e27bridge link`, no loop
+                failures += 1
+                await asyncio.sleep(self._backoff(failures))
+                continue
             try:
                 await self._connect_once(rediscover=failures > 0)
             except HelloFailed as exc:
@@ -227,6 +235,38 @@ class PanelOwner:
             self._ready = False
             self._set_connection(ConnectionState.DISCONNECTED, self._last_error)
             log.info("connection_lost", panel=self.panel_id, reason=self._last_error)
+
+    async def _first_link(self, failures: int) -> bool:
+        """Link once with configured credentials; False to retry later or stop."""
+        linker, self._linker = self._linker, None
+        if linker is None:
+            self._set_connection(ConnectionState.LINK_REQUIRED, "no link keys stored")
+            log.error(
+                "link_required",
+                panel=self.panel_id,
+                mac=self.mac,
+                hint="run `e27bridge link` for this panel",
+            )
+            return False
+        try:
+            if failures or self._host is None:
+                await self._rediscover()
+            else:
+                await self._verify_identity()
+            assert self._host is not None
+            log.info("linking", panel=self.panel_id, host=self._host, port=self._port)
+            self._link_keys = await linker(self._host, self._port)
+        except LinkFailed as exc:
+            self._last_error = str(exc)
+            self._set_connection(ConnectionState.LINK_REQUIRED, str(exc))
+            log.error("link_failed", panel=self.panel_id, mac=self.mac, reason=str(exc))
+            return False
+        except (E27Error, OSError) as exc:
+            self._linker = linker  # the panel was not reachable: try again later
+            self._failure(str(exc))
+            return False
+        log.info("linked", panel=self.panel_id, mac=self.mac)
+        return True
 
     def _backoff(self, failures: int, floor: float = 0.0) -> float:
         policy = self.settings.reconnect
