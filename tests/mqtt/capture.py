@@ -100,16 +100,22 @@ class Listener:
             await self._task
 
     async def _run(self) -> None:
-        client = aiomqtt.Client("127.0.0.1", self.port, protocol=aiomqtt.ProtocolVersion.V5)
-        async with client:
-            for f in self.filters:
-                await client.subscribe(f, qos=1)
-            self._ready.set()
-            async for m in client.messages:
-                payload = m.payload if isinstance(m.payload, bytes) else str(m.payload).encode()
-                async with self._changed:
-                    self.messages.append(Received(str(m.topic), payload, m.retain, m.properties))
-                    self._changed.notify_all()
+        """Record messages; survives broker restarts (reconnects and resubscribes)."""
+        while True:
+            client = aiomqtt.Client("127.0.0.1", self.port, protocol=aiomqtt.ProtocolVersion.V5)
+            try:
+                async with client:
+                    for f in self.filters:
+                        await client.subscribe(f, qos=1)
+                    self._ready.set()
+                    async for m in client.messages:
+                        payload = m.payload if isinstance(m.payload, bytes) else b""
+                        received = Received(str(m.topic), payload, m.retain, m.properties)
+                        async with self._changed:
+                            self.messages.append(received)
+                            self._changed.notify_all()
+            except aiomqtt.MqttError:
+                await asyncio.sleep(0.05)
 
     def on(self, topic: str) -> list[Received]:
         return [m for m in self.messages if m.topic == topic]

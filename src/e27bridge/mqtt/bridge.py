@@ -170,8 +170,8 @@ class MqttBridge:
         await self._sink.flush()
         await self._root.ready()
         async with self._hass_lock:
-            for hass in self._hass.values():
-                await hass.republish()
+            for pid, hass in self._hass.items():
+                await hass.sync(self._view(pid), force=True)
         await self._bridge.publish_info()
         self.republished.set()
         log.info("mqtt_republished", panels=len(self._homie))

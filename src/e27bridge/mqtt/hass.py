@@ -423,12 +423,12 @@ class HassPanel:
     def topic(self) -> str:
         return self._t.hass_config(self.panel_id)
 
-    async def sync(self, snapshot: PanelSnapshot) -> None:
+    async def sync(self, snapshot: PanelSnapshot, *, force: bool = False) -> None:
         # Inventory is only trusted once the panel has been READY: a bootstrapping snapshot
         # is empty and would remove every entity (ADR-0102).
         if snapshot.connection is ConnectionState.READY:
             self._snapshot = snapshot
-        await self._publish(force=False)
+        await self._publish(force=force)
 
     async def republish(self) -> None:
         await self._publish(force=True)
