@@ -257,3 +257,31 @@ def test_second_session_has_its_own_level() -> None:
     other = SessionAuth(session_id=77)
     assert h.code("user", "get_attribs", {"user_id": 1}, auth=other) == E.NOAUTH
     assert h.code("user", "get_attribs", {"user_id": 1}) == 0
+
+
+def test_every_command_survives_odd_arguments() -> None:
+    """No argument shape makes the panel raise; every reply routes and correlates."""
+    h = Harness()
+    h.authenticate(9713)  # installer: reach every handler
+    odd: list[object] = [
+        True,
+        {},
+        [],
+        "x",
+        None,
+        {"block_id": -1},
+        {"block_id": "abc"},
+        {"pin": [1234], "BYPASSED": "yes", "status": 5, "level": 1.5, "mode": ["HEAT"]},
+        {"zone_id": 1, "area_id": 1, "output_id": 1, "light_id": 1, "lock_id": 1},
+        {"tstat_id": 1, "barrier_id": 1, "keypad_id": 1, "user_id": 1, "log_id": 1},
+        {"area_id": True, "zone_id": 2**40, "arm_state": None, "Chime": 1, "cnt": -3},
+        {"definition": {"a": 1}, "start": "9", "date": "x", "alarm_event": 7},
+    ]
+    for domain, commands in PERMISSIONS.items():
+        for command in commands:
+            for args in odd:
+                h.now += 0.001
+                h.auth.privilege_until = h.now + 60  # stay installer
+                inbound = h.send(domain, command, args)
+                assert isinstance(inbound.error_code, int)
+    h.panel.advance(h.now + 1000)
