@@ -69,13 +69,13 @@ PROFILE_COUNTS: dict[str, ProfileCounts] = {
 
 AREA_NAMES: tuple[str, ...] = (
     "Main House",
-    "Garage",
-    "Guest Suite",
-    "Workshop",
+    "Guest House",
     "Pool House",
-    "Office",
+    "Workshop",
     "Barn",
+    "Office",
     "Apartment",
+    "Boathouse",
 )
 
 ROOMS: tuple[str, ...] = (
