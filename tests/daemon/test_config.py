@@ -5,14 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from e27bridge.daemon.config import (
     MASK,
+    BridgeConfig,
     Config,
     ConfigError,
     EntityOverride,
+    LoggingConfig,
+    MqttConfig,
     PanelConfig,
+    QueueConfig,
     TlsConfig,
     _EnvShape,
     default_config_path,
@@ -58,17 +62,26 @@ def test_example_config_loads_with_documented_values() -> None:
 def test_example_documents_every_option() -> None:
     """Every field of every section appears in the example, set or commented out."""
     text = EXAMPLE.read_text(encoding="utf-8")
-    sections = {
-        "mqtt": Config.model_fields["mqtt"].annotation,
-        "bridge": Config.model_fields["bridge"].annotation,
-        "logging": Config.model_fields["logging"].annotation,
-        "queue": Config.model_fields["queue"].annotation,
-        "panels": PanelConfig,
-    }
-    models = [*sections.values(), TlsConfig, EntityOverride]
+    models: list[type[BaseModel]] = [
+        Config,
+        MqttConfig,
+        TlsConfig,
+        BridgeConfig,
+        LoggingConfig,
+        QueueConfig,
+        PanelConfig,
+        EntityOverride,
+    ]
     for model in models:
-        for name in model.model_fields:  # type: ignore[union-attr]
-            documented = (f"{name} =", f"{name} (", f"{name},", f".{name}]", f".{name}.")
+        for name in model.model_fields:
+            documented = (
+                f"{name} =",
+                f"{name} (",
+                f"[{name}]",
+                f"[[{name}]]",
+                f".{name}]",
+                f".{name}.",
+            )
             assert any(form in text for form in documented), name
 
 
@@ -294,7 +307,7 @@ def test_config_error_message_lists_problems(tmp_path: Path) -> None:
 def test_config_is_immutable(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, ""), {})
     with pytest.raises(ValueError, match="frozen"):
-        config.mqtt.port = 2  # type: ignore[misc]
+        config.mqtt.port = 2
 
 
 def test_environment_shape_matches_config() -> None:
