@@ -54,7 +54,7 @@ def _session_id(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value if value >= 0 else None
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
         return int(value)
     return None
 
@@ -90,6 +90,8 @@ def classify_hello_reply(reply: dict[str, Any], link_keys: LinkKeys) -> HelloOut
         session_hmac = decrypt_hello_field(link_keys.enc, str(shm))
     except ValueError:
         return HelloRejected(int(PanelErrorCode.UNKNOWN), "sk/shm are not hex")
+    if len(session_key) != 16 or len(session_hmac) != 32:
+        return HelloRejected(int(PanelErrorCode.UNKNOWN), "sk/shm are not 16/32-byte keys")
     return HelloAccepted(session_id, session_key, session_hmac)
 
 
