@@ -38,6 +38,7 @@ log = structlog.get_logger(__name__)
 BRIDGE_ONLINE = json.dumps({"state": "online"})
 BRIDGE_OFFLINE = json.dumps({"state": "offline"})
 LEGACY_BIRTH_TOPIC = "hass/status"
+GOODBYE_TIMEOUT = 3.0  # a dead broker must not hold up shutdown
 
 
 def topics_from_config(config: Config) -> Topics:
@@ -249,15 +250,21 @@ class MqttBridge:
         if self._birth_task is not None:
             self._birth_task.cancel()
         with contextlib.suppress(Exception):
-            await self._sink.close()
-            for pid in self._homie:
-                await self.conn.publish(self._t.state(pid), "disconnected")
-            await self._root.disconnected()
+            async with asyncio.timeout(GOODBYE_TIMEOUT):
+                await self._goodbye_messages()
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(2):
+            async with asyncio.timeout(GOODBYE_TIMEOUT):
                 await self._router.drain()
-        await self.state_conn.stop(final=[(self._t.bridge_state, BRIDGE_OFFLINE)])
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(GOODBYE_TIMEOUT):
+                await self.state_conn.stop(final=[(self._t.bridge_state, BRIDGE_OFFLINE)])
         await self.conn.stop()
+
+    async def _goodbye_messages(self) -> None:
+        await self._sink.close()
+        for pid in self._homie:
+            await self.conn.publish(self._t.state(pid), "disconnected")
+        await self._root.disconnected()
 
 
 def _suffixed(settings: ConnectionSettings, suffix: str) -> ConnectionSettings:

@@ -1,0 +1,52 @@
+"""The coalescing window: bulk updates collapse, urgent ones go at once and keep order."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from e27bridge.mqtt.coalesce import Coalescer
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str | bytes]] = []
+
+    async def publish(
+        self,
+        topic: str,
+        payload: str | bytes,
+        *,
+        retain: bool = True,
+        qos: int = 1,
+        urgent: bool = True,
+    ) -> None:
+        self.sent.append((topic, payload))
+
+
+async def test_window_off_publishes_immediately() -> None:
+    rec = Recorder()
+    sink = Coalescer(rec, 0)
+    await sink.publish("a", "1", urgent=False)
+    assert rec.sent == [("a", "1")]
+
+
+async def test_bulk_updates_collapse_and_urgent_flushes_first() -> None:
+    rec = Recorder()
+    sink = Coalescer(rec, 0.05)
+    await sink.publish("zone-1", "true", urgent=False)
+    await sink.publish("zone-1", "false", urgent=False)
+    await sink.publish("zone-2", "true", urgent=False)
+    assert rec.sent == []
+    await sink.publish("area-1/state", "triggered", urgent=True)
+    assert rec.sent == [("zone-1", "false"), ("zone-2", "true"), ("area-1/state", "triggered")]
+    await sink.publish("zone-3", "true", urgent=False)
+    await asyncio.sleep(0.1)
+    assert rec.sent[-1] == ("zone-3", "true")
+    await sink.close()
+
+
+def test_window_is_bounded() -> None:
+    with pytest.raises(ValueError, match="coalescing"):
+        Coalescer(Recorder(), 0.3)
