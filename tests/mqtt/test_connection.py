@@ -8,7 +8,7 @@ import random
 from collections.abc import AsyncIterator
 
 import aiomqtt
-import pytest
+from amqtt import broker as amqtt_broker
 
 from e27bridge.mqtt.connection import ConnectionSettings, MqttConnection, Will, backoff_delay
 
@@ -111,7 +111,6 @@ async def test_will_is_published_when_the_client_dies(broker: Broker) -> None:
 
 
 async def test_falls_back_to_mqtt311_when_the_broker_refuses_5() -> None:
-    amqtt_broker = pytest.importorskip("amqtt.broker")
     port = free_port()
     server = amqtt_broker.Broker(
         {
@@ -132,7 +131,6 @@ async def test_falls_back_to_mqtt311_when_the_broker_refuses_5() -> None:
 
 
 async def test_forced_mqtt5_does_not_fall_back() -> None:
-    amqtt_broker = pytest.importorskip("amqtt.broker")
     port = free_port()
     server = amqtt_broker.Broker(
         {
