@@ -16,6 +16,7 @@ from e27bridge import __version__
 
 # name -> module; the order is the order of ``--help``.
 SUBCOMMANDS: dict[str, str] = {
+    "run": "e27bridge.commands.run",
     "link": "e27bridge.commands.link",
     "discover": "e27bridge.commands.discover",
     "version": "e27bridge.commands.version",

@@ -27,11 +27,13 @@ async def discover(
     *,
     timeout: float = 3.0,
     want_mac: str | None = None,
+    first_only: bool = False,
     resend_every: float | None = None,
 ) -> list[PanelAnnouncement]:
     """Probe every target (unicast or broadcast address, port) and collect replies.
 
-    With ``want_mac`` the scan ends as soon as that panel answers, and only it is returned.
+    With ``want_mac`` the scan ends as soon as that panel answers, and only it is returned;
+    with ``first_only`` it ends at the first reply of any panel (a unicast identity check).
     """
     loop = asyncio.get_running_loop()
     transport, collector = await loop.create_datagram_endpoint(
@@ -60,6 +62,8 @@ async def discover(
                 continue
             if want_mac is None:
                 found.setdefault(reply.mac, reply)
+                if first_only:
+                    break
             elif reply.mac == want_mac:
                 return [reply]
     finally:

@@ -346,7 +346,9 @@ class PanelOwner:
         assert self._host is not None
         policy = self.settings.reconnect
         replies = await discovery.discover(
-            [(self._host, self.settings.discovery_port)], timeout=policy.verify_timeout
+            [(self._host, self.settings.discovery_port)],
+            timeout=policy.verify_timeout,
+            first_only=True,
         )
         others = [r for r in replies if r.mac != self.mac]
         if any(r.mac == self.mac for r in replies):

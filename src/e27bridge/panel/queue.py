@@ -246,15 +246,18 @@ class RequestQueue:
         seq = self._seqs.next()
         item.attempts += 1
         self._ended = self._loop.create_future()
+        # In flight from the moment the frame is handed over: its reply may arrive while
+        # the write is still draining.
+        self._last_sent = self._loop.time()
+        self._correlator.sent(seq, self._last_sent, item.timeout)
         try:
             await sender(seq, item.spec)
         except TransportError as exc:
+            self._correlator.connection_lost(self._loop.time())
             self._ended = None
             self._after_loss(item, f"send failed: {exc}")
             return
-        self._last_sent = self._loop.time()
         self.sent_total += 1
-        self._correlator.sent(seq, self._last_sent, item.timeout)
         ended = await self._await_end()
         self._ended = None
         if ended.reason is EndReason.REPLY:

@@ -1,0 +1,155 @@
+"""The composition root of the daemon: configuration in, panels and MQTT running.
+
+``Daemon`` wires the key store, one ``PanelOwner`` per configured panel, the
+``PanelManager`` and the ``MqttBridge``, reports health to systemd and the health file, and
+shuts down in order on SIGTERM: stop taking commands, let the in-flight request finish
+(bounded), publish offline states, exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+import structlog
+
+from e27bridge.daemon.config import Config, PanelConfig
+from e27bridge.daemon.health import WRITE_INTERVAL, write_health
+from e27bridge.daemon.keystore import KeyStore
+from e27bridge.daemon.systemd import SystemdNotifier
+from e27bridge.mqtt.bridge import MqttBridge
+from e27bridge.panel.bus import EventBus
+from e27bridge.panel.linking import link
+from e27bridge.panel.manager import PanelManager
+from e27bridge.panel.owner import Linker, PanelOwner, PanelSettings
+from e27bridge.panel.queue import QueueSettings
+from e27bridge.protocol.identity import ClientIdentity, LinkKeys
+
+log = structlog.get_logger("e27bridge.daemon")
+
+SHUTDOWN_GRACE = 3.0  # seconds for the in-flight request; the whole stop stays under 5 s
+
+
+def queue_settings(config: Config) -> QueueSettings:
+    q = config.queue
+    return QueueSettings(
+        depth=q.depth,
+        command_max_age=q.command_max_age,
+        min_interval=q.min_interval,
+        request_timeout=q.request_timeout,
+    )
+
+
+def _linker(panel: PanelConfig, store: KeyStore, identity: ClientIdentity) -> Linker | None:
+    """First start only: link with the configured access code and passphrase."""
+    if panel.access_code is None or panel.passphrase is None:
+        return None
+    access_code, passphrase = panel.access_code, panel.passphrase
+
+    async def linker(host: str, port: int) -> LinkKeys:
+        keys = await link(
+            host,
+            port,
+            identity,
+            access_code=access_code.get_secret_value(),
+            passphrase=passphrase.get_secret_value(),
+        )
+        store.save_link(panel.mac, keys, identity)
+        return keys
+
+    return linker
+
+
+def build_owner(
+    panel: PanelConfig, config: Config, store: KeyStore, identity: ClientIdentity, bus: EventBus
+) -> PanelOwner:
+    stored = store.load_link(panel.mac)
+    keys = stored.keys if stored is not None and stored.matches(identity) else None
+    hint = store.load_host_hint(panel.mac)
+    host, port = (hint.host, hint.port) if hint is not None else (panel.host, panel.port)
+    settings = PanelSettings(
+        panel_id=panel.id,
+        mac=panel.mac,
+        host=host,
+        port=port,
+        discovery_port=panel.discovery_port,
+        broadcast=() if panel.host else ("255.255.255.255",),
+        queue=queue_settings(config),
+    )
+    linker = _linker(panel, store, identity) if keys is None else None
+    return PanelOwner(settings, identity, keys, hints=store, linker=linker, bus=bus)
+
+
+class Daemon:
+    def __init__(self, config: Config, *, notifier: SystemdNotifier | None = None) -> None:
+        self.config = config
+        self.store = KeyStore(config.bridge.state_dir)
+        identity = self.store.load_or_create_identity()
+        self.bus = EventBus()
+        owners = [build_owner(p, config, self.store, identity, self.bus) for p in config.panels]
+        self.manager = PanelManager(owners, self.bus)
+        self.bridge = MqttBridge(self.manager, config)
+        self.notifier = notifier or SystemdNotifier()
+        self._stop = asyncio.Event()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, self.request_stop)
+        log.info("daemon_starting", panels=len(self.config.panels), bridge=self.config.bridge.id)
+        await self.manager.start()
+        bridge_task = asyncio.create_task(self.bridge.run(), name="e27-mqtt")
+        health_task = asyncio.create_task(self._health_loop(), name="e27-health")
+        stop_task = asyncio.create_task(self._stop.wait())
+        try:
+            await asyncio.wait({bridge_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+            if bridge_task.done():
+                bridge_task.result()  # an MQTT failure ends the daemon with its error
+        finally:
+            stop_task.cancel()
+            self.notifier.stopping("stopping")
+            log.info("daemon_stopping")
+            await self._shutdown(bridge_task, health_task)
+            log.info("daemon_stopped")
+
+    async def _shutdown(self, bridge_task: asyncio.Task[None], health: asyncio.Task[None]) -> None:
+        """The bridge stops taking commands and lets those in flight finish (bounded), then
+        publishes offline states; the panels close last."""
+        health.cancel()
+        bridge_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            async with asyncio.timeout(SHUTDOWN_GRACE):
+                await bridge_task
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1.5):
+                await self.manager.stop()
+
+    async def _health_loop(self) -> None:
+        interval = WRITE_INTERVAL
+        watchdog = self.notifier.watchdog_interval
+        if watchdog:
+            interval = min(interval, watchdog / 2)
+        ready_sent = False
+        while True:
+            connected = self.bridge.conn.connected
+            panels = {pid: o.snapshot.connection.value for pid, o in self.manager.panels.items()}
+            with contextlib.suppress(OSError):
+                write_health(self.config.bridge.state_dir, mqtt_connected=connected, panels=panels)
+            if connected and not ready_sent:
+                self.notifier.ready("MQTT connected; panels started")
+                ready_sent = True
+                log.info("daemon_ready")
+            self.notifier.watchdog()
+            await self._sleep_or_connected(interval, ready_sent)
+
+    async def _sleep_or_connected(self, interval: float, ready_sent: bool) -> None:
+        if ready_sent:
+            await asyncio.sleep(interval)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.bridge.conn.wait_connected(), interval)

@@ -1,0 +1,45 @@
+"""``e27bridge run``: the daemon (panels + MQTT) until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from e27bridge.daemon import eventloop
+from e27bridge.daemon.config import ConfigError, add_config_argument, load_config
+from e27bridge.daemon.keystore import KeyStoreError
+from e27bridge.daemon.logging import configure_logging
+
+HELP = "run the bridge daemon (panels to MQTT) until stopped"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_config_argument(parser)
+    parser.add_argument("--log-format", choices=("auto", "json", "console"), default=None)
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR")
+    eventloop.add_loop_argument(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"e27bridge run: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(
+        args.log_level or config.logging.level, args.log_format or config.logging.format
+    )
+    from e27bridge.app import Daemon  # noqa: PLC0415 - keeps `--help` fast
+
+    async def main() -> None:
+        await Daemon(config).run()
+
+    try:
+        eventloop.run(main(), args.loop)
+    except KeyStoreError as exc:
+        print(f"e27bridge run: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as exc:
+        print(f"e27bridge run: {exc}", file=sys.stderr)
+        return 1
+    return 0
