@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, str] = {
     "check-config": "e27bridge.commands.check_config",
     "health": "e27bridge.commands.health",
     "simulate": "e27bridge.commands.simulate",
+    "demo": "e27bridge.commands.demo",
 }
 
 EXIT_OK = 0
