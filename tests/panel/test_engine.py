@@ -135,7 +135,7 @@ async def test_drop_mid_read_is_retried(simulator) -> None:  # type: ignore[no-u
             task = asyncio.create_task(
                 owner.queue.submit(requests.get_status("area", 1), Priority.NORMAL)
             )
-            await asyncio.sleep(0.3)
+            await owner.wait_state(ConnectionState.DISCONNECTED, 5)
             sim.clear_faults()
             result = await asyncio.wait_for(task, 10)
             assert result.ok

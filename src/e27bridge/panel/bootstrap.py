@@ -7,6 +7,7 @@ is a complete, freshly read set of entities.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -69,7 +70,12 @@ class Bootstrapper:
 
     async def _ask(self, spec: requests.RequestSpec) -> QueueResult:
         self.requests += 1
-        result = await self._queue.submit(spec, Priority.BACKGROUND)
+        future = self._queue.enqueue(spec, Priority.BACKGROUND)
+        try:
+            result = await asyncio.shield(future)
+        except asyncio.CancelledError:
+            self._queue.withdraw(future)  # the session ended: nothing stays queued for it
+            raise
         if result.outcome.value in ("unavailable", "unknown", "expired"):
             raise BootstrapFailed(f"{spec.route}: {result.reason}")
         return result

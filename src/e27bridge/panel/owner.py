@@ -319,13 +319,25 @@ class PanelOwner:
         self.queue.attach(session.send)
         self._keepalive = asyncio.create_task(self._keepalive_loop(session))
         self._set_connection(ConnectionState.CONNECTING, "bootstrapping")
+        bootstrap = asyncio.create_task(
+            Bootstrapper(self.queue, self.panel_id, self._panel_info()).run()
+        )
+        lost = asyncio.create_task(ended.wait())
         try:
-            result = await Bootstrapper(self.queue, self.panel_id, self._panel_info()).run()
+            await asyncio.wait({bootstrap, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            if not bootstrap.done():
+                bootstrap.cancel()  # the session ended mid-bootstrap: start over
+        if not bootstrap.done() or bootstrap.cancelled() or ended.is_set():
+            with contextlib.suppress(asyncio.CancelledError, E27Error):
+                await bootstrap
+            return
+        try:
+            result = bootstrap.result()
         except BootstrapFailed as exc:
             self._last_error = f"bootstrap failed: {exc}"
             await session.close()
-            return
-        if self._session is not session or ended.is_set():
             return
         self._install(result.snapshot)
         self._ready = True

@@ -186,6 +186,15 @@ class RequestQueue:
         self._wakeup.set()
         return future
 
+    def withdraw(self, future: asyncio.Future[QueueResult]) -> None:
+        """Take a request that is still waiting out of the queue (its caller gave up)."""
+        for queue in self._pending:
+            for item in queue:
+                if item.future is future:
+                    queue.remove(item)
+                    self._resolve(item, QueueResult(Outcome.UNAVAILABLE, reason="withdrawn"))
+                    return
+
     def _expire(self, item: _Item) -> None:
         queue = self._pending[item.priority]
         if item in queue:
