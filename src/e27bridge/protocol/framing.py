@@ -82,18 +82,38 @@ class Deframer:
 
     def feed(self, chunk: bytes) -> list[DeframerEvent]:
         events: list[DeframerEvent] = []
-        for byte in chunk:
+        index, size = 0, len(chunk)
+        while index < size:
             if self._escape:
                 self._escape = False
+                byte = chunk[index]
+                index += 1
                 if byte == 0x00:
                     self._take(START, events)
                 else:
                     self._start(byte, events)
                 continue
-            if byte == START:
+            if chunk[index] == START:
                 self._escape = True
+                index += 1
                 continue
-            self._take(byte, events)
+            # Runs without a start byte are copied in bulk (same result as byte by byte).
+            if self._state is _State.HUNTING:
+                stop = chunk.find(b"\x7e", index)
+                stop = size if stop < 0 else stop
+                self._noise += stop - index
+                index = stop
+            elif self._expected:
+                want = self._expected - len(self._body)
+                stop = chunk.find(b"\x7e", index, index + want)
+                stop = min(size, index + want) if stop < 0 else stop
+                self._body += chunk[index:stop]
+                index = stop
+                if len(self._body) == self._expected:
+                    self._finish(events)
+            else:
+                self._take(chunk[index], events)
+                index += 1
         return events
 
     def flush_noise(self) -> list[DeframerEvent]:
@@ -129,8 +149,12 @@ class Deframer:
                 return
             self._expected = length
         if self._expected and len(body) == self._expected:
-            self._state = _State.HUNTING
-            if crc16(bytes(body)) != 0:
-                events.append(FramingError(FramingErrorKind.BAD_CRC, len(body)))
-                return
-            events.append(Frame(body[0], bytes(body[3:-2])))
+            self._finish(events)
+
+    def _finish(self, events: list[DeframerEvent]) -> None:
+        body = self._body
+        self._state = _State.HUNTING
+        if crc16(bytes(body)) != 0:
+            events.append(FramingError(FramingErrorKind.BAD_CRC, len(body)))
+            return
+        events.append(Frame(body[0], bytes(body[3:-2])))
