@@ -22,7 +22,7 @@ from e27bridge.panel.state import AlarmPhase, ArmMode, ConnectionState
 from e27bridge.protocol import requests
 from e27bridge.protocol.identity import LinkKeys
 
-from .conftest import IDENTITY, linked_owner
+from .conftest import FAST_RECONNECT, IDENTITY, linked_owner
 
 PIN = 1234
 
@@ -352,5 +352,63 @@ async def test_first_start_with_wrong_credentials_stops_at_link_required(simulat
             await owner.wait_state(ConnectionState.LINK_REQUIRED, 5)
             await asyncio.sleep(0.5)
             assert attempts == 1  # silent panel: never retried automatically
+        finally:
+            await owner.stop()
+
+
+async def test_keepalive_after_silence_and_one_miss_closes_the_link(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator() as sim:
+        policy = dataclasses.replace(FAST_RECONNECT, keepalive_after=0.3, keepalive_timeout=0.3)
+        owner = await linked_owner(sim, reconnect=policy)
+        await owner.start()
+        try:
+            await owner.wait_ready(10)
+            seen: list[tuple[str, str | None]] = []
+            handle = sim.panel.handle
+
+            def spy(request, auth, now):  # type: ignore[no-untyped-def]
+                seen.append((request.domain, request.command))
+                return handle(request, auth, now)
+
+            sim.panel.handle = spy  # type: ignore[method-assign]
+            await asyncio.sleep(0.8)
+            assert ("system", "r_u_alive") in seen  # probed after inbound silence
+            assert owner.snapshot.connection is ConnectionState.READY
+            sim.set_faults(drop_reply_probability=1.0)
+            await owner.wait_state(ConnectionState.DISCONNECTED, 5)  # one miss closes it
+            sim.clear_faults()
+            await owner.wait_ready(10)
+        finally:
+            await owner.stop()
+
+
+async def test_restart_during_bootstrap_starts_over(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator() as sim:
+        owner = await linked_owner(sim)
+        sim.set_faults(close_after_requests=10)  # every session dies mid-bootstrap
+        await owner.start()
+        try:
+            with pytest.raises(TimeoutError):
+                await owner.wait_ready(1.5)
+            sim.clear_faults()
+            await owner.wait_ready(10)
+            assert owner.snapshot.zones
+        finally:
+            await owner.stop()
+
+
+async def test_silent_timeout_probes_the_link_at_once(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator() as sim:
+        owner = await linked_owner(sim)  # keepalive_after is 30 s: only the link check fires
+        await owner.start()
+        try:
+            await owner.wait_ready(10)
+            sim.set_faults(drop_reply_probability=1.0)
+            read = asyncio.create_task(
+                owner.queue.submit(requests.get_status("area", 1), Priority.NORMAL)
+            )
+            await owner.wait_state(ConnectionState.DISCONNECTED, 4)
+            sim.clear_faults()
+            assert (await asyncio.wait_for(read, 10)).ok  # and the read is retried
         finally:
             await owner.stop()

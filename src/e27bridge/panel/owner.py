@@ -47,6 +47,7 @@ from e27bridge.panel.state import (
     PanelSnapshot,
 )
 from e27bridge.protocol import requests
+from e27bridge.protocol.discovery import PanelAnnouncement
 from e27bridge.protocol.errors import (
     E27Error,
     LinkFailed,
@@ -366,6 +367,7 @@ class PanelOwner:
         if any(r.mac == self.mac for r in replies):
             mine = next(r for r in replies if r.mac == self.mac)
             self._port = mine.port
+            self._learn_identity(mine)
             return
         if others:
             raise IdentityMismatchError(
@@ -392,10 +394,14 @@ class PanelOwner:
             self._host, self._port = found.host, found.port
             if self._hints is not None:
                 self._hints.save_host_hint(self.mac, found.host, found.port)
+        self._learn_identity(found)
+
+    def _learn_identity(self, found: PanelAnnouncement) -> None:
+        """The panel's name and serial come only from its discovery reply."""
         name = found.name or self._snapshot.info.name
+        serial = found.serial or self._snapshot.info.serial
         self._snapshot = replace(
-            self._snapshot,
-            info=replace(self._snapshot.info, name=name, serial=found.serial or None),
+            self._snapshot, info=replace(self._snapshot.info, name=name, serial=serial)
         )
 
     async def _retire(self) -> None:

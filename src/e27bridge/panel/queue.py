@@ -317,7 +317,7 @@ class RequestQueue:
         log.info("request_timeout", route=item.spec.route, attempt=item.attempts)
         if self._correlator.silent_since_sent(ended) and self._on_silent_timeout is not None:
             self._on_silent_timeout()
-        if item.spec.is_read and item.attempts <= self.settings.read_retries:
+        if item.spec.retryable and item.attempts <= self.settings.read_retries:
             await asyncio.sleep(self._backoff(item.attempts))
             self._requeue_front(item)
             return
@@ -325,7 +325,7 @@ class RequestQueue:
         self._resolve(item, QueueResult(outcome, reason="no reply from the panel"))
 
     def _after_loss(self, item: _Item, reason: str) -> None:
-        if item.spec.is_read and item.attempts <= self.settings.read_retries:
+        if item.spec.retryable and item.attempts <= self.settings.read_retries:
             self._requeue_front(item)  # resent on the next session
             return
         outcome = Outcome.UNAVAILABLE if item.spec.is_read else Outcome.UNKNOWN

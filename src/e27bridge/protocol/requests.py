@@ -18,7 +18,7 @@ class RequestSpec:
     domain: str
     command: str | None  # None: top-level ``authenticate``
     args: Any = field(default_factory=dict, repr=False)
-    at_most_once: bool = False  # barriers: never resent, even on Z-Wave busy
+    at_most_once: bool = False  # barriers and keepalives: never resent
 
     @property
     def route(self) -> str:
@@ -29,6 +29,10 @@ class RequestSpec:
         """Reads may be retried; writes never are (a lost reply is ``unknown``)."""
         command = self.command or ""
         return command.startswith("get_") or command == "r_u_alive"
+
+    @property
+    def retryable(self) -> bool:
+        return self.is_read and not self.at_most_once
 
     @property
     def coalesce_key(self) -> tuple[str, str | None, str] | None:
@@ -73,7 +77,7 @@ def all_outputs_status(block_id: int | None = None) -> RequestSpec:
 
 
 def keepalive() -> RequestSpec:
-    return RequestSpec("system", "r_u_alive", {})
+    return RequestSpec("system", "r_u_alive", {}, at_most_once=True)
 
 
 def version_info() -> RequestSpec:
