@@ -202,9 +202,12 @@ def test_parse_link_request_refuses_incomplete_requests(obj: dict[str, Any]) -> 
 
 def test_wrong_secrets_give_a_different_proof() -> None:
     identity = ClientIdentity(sn="001122334455")
-    common = {"identity": identity, "nonce": "n" * 40, "cnonce": "c" * 40}
-    right = derive_link_proof(access_code="1234", passphrase="p", **common)
-    wrong = derive_link_proof(access_code="1235", passphrase="p", **common)
+    right, wrong = (
+        derive_link_proof(
+            access_code=code, passphrase="p", identity=identity, nonce="n" * 40, cnonce="c" * 40
+        )
+        for code in ("1234", "1235")
+    )
     assert right.password != wrong.password
     assert right.tempkey_hex != wrong.tempkey_hex
     assert len(right.password) == 8

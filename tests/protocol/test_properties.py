@@ -5,6 +5,7 @@ deframer and the decoders)."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -297,7 +298,7 @@ def test_byte_decoders_never_raise_beyond_their_typed_errors(
     assert announcement is None or 1 <= announcement.port <= 65535
 
 
-MODEL_PARSERS = [
+MODEL_PARSERS: list[Callable[[dict[str, Any]], object]] = [
     models.parse_table_info,
     models.parse_area_status,
     models.parse_zone_status,
