@@ -1,0 +1,200 @@
+"""Run the whole demo in one process: simulated panel, broker (embedded or given), bridge.
+
+The bridge is the real ``Daemon`` with a generated configuration: its state directory is a
+temporary directory, and its one panel is the simulator with the simulator's test access
+code and passphrase, so the bridge links itself on first start exactly as a fresh install
+with credentials in its config file would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import signal
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from e27bridge.app import Daemon
+from e27bridge.daemon.config import BridgeConfig, Config, MqttConfig, PanelConfig, QueueConfig
+from e27bridge.demo.broker import BrokerAddress, embedded_broker
+from e27bridge.demo.liveview import follow
+from e27bridge.simulator.config import ActivityConfig, SimulatorConfig, profile_config
+from e27bridge.simulator.runner import Simulator, loopback_config, run_simulator
+
+log = structlog.get_logger("e27bridge.demo")
+
+LOOPBACK = "127.0.0.1"
+DEMO_BRIDGE_ID = "e27bridge-demo"  # never the default id: a real bridge may share the broker
+DEMO_BASE_TOPIC = "e27bridge-demo"
+
+# Household activity at time scale 1: a zone opens every 5 s on average, for 2-10 s.
+ACTIVITY_RATE = 0.2
+ACTIVITY_HOLD = (2.0, 10.0)
+
+Writer = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    profile: str = "large"
+    time_scale: float = 1.0
+    activity: bool = True
+    broker: BrokerAddress | None = None  # None: run the embedded broker
+    duration: float | None = None  # seconds; None: until SIGINT/SIGTERM
+
+
+def simulator_config(options: DemoOptions) -> SimulatorConfig:
+    """The profile's panel on free loopback ports; activity speeds up with the time scale."""
+    config = loopback_config(profile_config(options.profile))
+    scale = options.time_scale
+    activity = ActivityConfig(
+        enabled=options.activity,
+        zone_change_rate=ACTIVITY_RATE * scale if options.activity else 0.0,
+        hold_min=ACTIVITY_HOLD[0] / scale,
+        hold_max=ACTIVITY_HOLD[1] / scale,
+    )
+    timings = dataclasses.replace(config.timings, time_scale=scale)
+    return dataclasses.replace(config, activity=activity, timings=timings)
+
+
+def bridge_config(
+    sim: Simulator, broker: BrokerAddress, state_dir: Path, *, embedded: bool, time_scale: float
+) -> Config:
+    """The daemon configuration a user would write for this panel, plus its credentials.
+
+    The request pacing follows the time scale, like the panel's timers, so a scaled demo also
+    bootstraps faster (about 300 requests for the large profile).
+    """
+    credentials = sim.config.credentials
+    panel = PanelConfig.model_validate(
+        {
+            "mac": sim.mac,
+            "host": sim.host,
+            "port": sim.port,
+            "discovery_port": sim.discovery_port,
+            "access_code": credentials.access_code,
+            "passphrase": credentials.passphrase,
+        }
+    )
+    # amqtt speaks MQTT 3.1.1 only; saying so up front avoids a failed MQTT 5 attempt.
+    mqtt = MqttConfig(
+        host=broker.host,
+        port=broker.port,
+        protocol="3.1.1" if embedded else "auto",
+        reconnect_min_backoff=0.5,
+        reconnect_max_backoff=5.0,
+    )
+    bridge = BridgeConfig(
+        id=DEMO_BRIDGE_ID,
+        base_topic=DEMO_BASE_TOPIC,
+        state_dir=state_dir,
+        ha_republish_delay=1.0,
+    )
+    queue = QueueConfig(min_interval=QueueConfig().min_interval / time_scale)
+    return Config(mqtt=mqtt, bridge=bridge, queue=queue, panels=[panel])
+
+
+def banner(sim: Simulator, broker: BrokerAddress, config: Config, *, embedded: bool) -> list[str]:
+    """How to watch and poke the demo, printed once at start."""
+    host, port = broker.host, broker.port
+    panel_id = config.panels[0].id
+    homie = f"{config.bridge.homie_prefix}/5"
+    discovery = config.bridge.discovery_prefix
+    pin = sim.config.user1_pin()
+    sub = f"mosquitto_sub -h {host} -p {port} -v -t"
+    pub = f"mosquitto_pub -h {host} -p {port} -t"
+    kind = "embedded amqtt broker" if embedded else "your broker"
+    lines = [
+        f"e27bridge demo: panel {sim.config.identity.name!r} (MAC {sim.mac}) "
+        f"simulated at {sim.host}:{sim.port}",
+        f"MQTT: mqtt://{host}:{port} ({kind})",
+        f"Homie panel device: {homie}/{panel_id}   bridge: {homie}/{config.bridge.id}",
+        f"Home Assistant discovery: {discovery}/device/{panel_id}/config "
+        f"(discovery prefix '{discovery}')",
+        "",
+        "Watch the topics:",
+        f"  {sub} '{homie}/#'",
+        f"  {sub} '{discovery}/#'",
+        f"  {sub} '{config.bridge.base_topic}/#'",
+        f"Send a command (the answer arrives on {config.bridge.base_topic}/{panel_id}/response):",
+        f"  {pub} '{homie}/{panel_id}/output-1/on/set' -m true",
+    ]
+    if pin is not None:
+        lines.append(
+            f"  {pub} '{homie}/{panel_id}/area-1/command/set' "
+            f'-m \'{{"action": "arm_away", "code": "{pin}"}}\''
+        )
+    lines += ["", "Live view (Ctrl-C stops everything):"]
+    return lines
+
+
+@contextlib.asynccontextmanager
+async def _broker(options: DemoOptions) -> AsyncIterator[BrokerAddress]:
+    if options.broker is not None:
+        yield options.broker
+        return
+    async with embedded_broker(LOOPBACK) as address:
+        yield address
+
+
+async def run_demo(options: DemoOptions, write: Writer) -> None:
+    """Run until SIGINT/SIGTERM (or ``options.duration``); then stop everything in order."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    embedded = options.broker is None
+    with tempfile.TemporaryDirectory(prefix="e27bridge-demo-") as state_dir:
+        async with (
+            _broker(options) as broker,
+            run_simulator(simulator_config(options)) as sim,
+        ):
+            config = bridge_config(
+                sim, broker, Path(state_dir), embedded=embedded, time_scale=options.time_scale
+            )
+            daemon = Daemon(config)
+            for line in banner(sim, broker, config, embedded=embedded):
+                write(line)
+            await _serve(daemon, options, stop, write)
+
+
+async def _serve(daemon: Daemon, options: DemoOptions, stop: asyncio.Event, write: Writer) -> None:
+    panels = daemon.manager.panels
+    view = asyncio.create_task(
+        follow(
+            daemon.manager.subscribe(),
+            write,
+            lambda pid: panels[pid].snapshot if pid in panels else None,
+        ),
+        name="e27-demo-view",
+    )
+    running = asyncio.create_task(daemon.run(), name="e27-demo-daemon")
+    # Daemon.run takes over SIGINT/SIGTERM; both paths end up in request_stop.
+    stopper = asyncio.create_task(_stop_after(stop, options.duration), name="e27-demo-stop")
+    try:
+        await asyncio.wait({running, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        daemon.request_stop()
+        await running  # re-raises a bridge failure
+    finally:
+        stopper.cancel()
+        if not running.done():
+            daemon.request_stop()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await running
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            async with asyncio.timeout(1.0):
+                await view  # the bus closes when the panels stop
+        view.cancel()
+    write("stopped")
+
+
+async def _stop_after(stop: asyncio.Event, duration: float | None) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(duration):
+            await stop.wait()
