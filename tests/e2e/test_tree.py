@@ -1,0 +1,49 @@
+"""`e27bridge run` as a subprocess over the small simulator: the whole retained tree is what
+the golden file says, and every payload in it passes the strict schemas and Homie rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from e27bridge.mqtt.topics import mac12
+from mqtt.capture import retained_tree
+
+from . import golden
+from .conftest import (
+    ACCESS_CODE,
+    PANEL,
+    PASSPHRASE,
+    PIN,
+    H,
+    Stack,
+    StackFactory,
+    SubprocessDaemon,
+)
+from .validate import hass_config_errors, homie_errors
+
+SECRETS = (ACCESS_CODE, PASSPHRASE, str(PIN))
+
+
+def run_values(s: Stack) -> dict[Any, str]:
+    return {
+        s.broker.port: "<mqtt-port>",
+        s.sim.port: "<panel-port>",
+        s.sim.discovery_port: "<discovery-port>",
+        str(s.state_dir): "<state-dir>",
+    }
+
+
+async def test_retained_tree_matches_golden_and_validates(stack: StackFactory) -> None:
+    async with stack(subprocess=True) as s:
+        tree = await retained_tree(s.broker.port, settle=0.4)
+        assert tree[f"{H}/$state"] == b"ready"
+        assert tree["homie/5/e27bridge/$state"] == b"ready"
+        assert homie_errors(tree, "e27bridge") == []
+        assert hass_config_errors(tree, PANEL, mac12(s.sim.mac), SECRETS) == []
+        everything = b"\n".join(tree.values()).decode("utf-8", "replace")
+        assert not [secret for secret in SECRETS if secret in everything]
+        golden.check("small-profile", golden.normalise(tree, run_values(s)))
+    assert isinstance(s.daemon, SubprocessDaemon)
+    log = s.daemon.log()
+    assert not [secret for secret in SECRETS if secret in log]
+    assert '"event": "daemon_stopped"' in log
