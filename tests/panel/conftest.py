@@ -70,6 +70,19 @@ async def linked_owner(
     return PanelOwner(settings, IDENTITY, keys, bus=bus)
 
 
+def record_requests(sim: Simulator) -> list[tuple[str, str | None]]:
+    """Every (domain, command) the simulated panel handles from now on."""
+    seen: list[tuple[str, str | None]] = []
+    handle = sim.panel.handle
+
+    def spy(request: Any, auth: Any, now: float) -> Any:
+        seen.append((request.domain, request.command))
+        return handle(request, auth, now)
+
+    sim.panel.handle = spy  # type: ignore[method-assign]
+    return seen
+
+
 @pytest.fixture
 def simulator() -> Callable[..., AbstractAsyncContextManager[Simulator]]:
     @asynccontextmanager

@@ -22,7 +22,7 @@ from e27bridge.panel.state import AlarmPhase, ArmMode, ConnectionState
 from e27bridge.protocol import requests
 from e27bridge.protocol.identity import LinkKeys
 
-from .conftest import FAST_RECONNECT, IDENTITY, linked_owner
+from .conftest import FAST_RECONNECT, IDENTITY, linked_owner, record_requests
 
 PIN = 1234
 
@@ -101,14 +101,7 @@ async def test_drop_mid_write_is_unknown_and_not_resent(simulator) -> None:  # t
         await owner.start()
         try:
             await owner.wait_ready(10)
-            seen: list[tuple[str, str | None]] = []
-            handle = sim.panel.handle
-
-            def spy(request, auth, now):  # type: ignore[no-untyped-def]
-                seen.append((request.domain, request.command))
-                return handle(request, auth, now)
-
-            sim.panel.handle = spy  # type: ignore[method-assign]
+            seen = record_requests(sim)
             sim.set_faults(drop_reply_probability=1.0)
             task = asyncio.create_task(
                 owner.submit(SetOutput(min(owner.snapshot.outputs), on=True))
@@ -363,14 +356,7 @@ async def test_keepalive_after_silence_and_one_miss_closes_the_link(simulator) -
         await owner.start()
         try:
             await owner.wait_ready(10)
-            seen: list[tuple[str, str | None]] = []
-            handle = sim.panel.handle
-
-            def spy(request, auth, now):  # type: ignore[no-untyped-def]
-                seen.append((request.domain, request.command))
-                return handle(request, auth, now)
-
-            sim.panel.handle = spy  # type: ignore[method-assign]
+            seen = record_requests(sim)
             await asyncio.sleep(0.8)
             assert ("system", "r_u_alive") in seen  # probed after inbound silence
             assert owner.snapshot.connection is ConnectionState.READY

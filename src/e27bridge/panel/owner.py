@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -26,20 +26,14 @@ from e27bridge.panel.commands import (
     BypassZone,
     Command,
     CommandResult,
-    OperateBarrier,
     Outcome,
-    SetChime,
-    SetLight,
-    SetLock,
-    SetOutput,
-    SetThermostat,
 )
 from e27bridge.panel.events import ConnectionChanged, EngineEvent, SnapshotReplaced
+from e27bridge.panel.planning import plan_command
 from e27bridge.panel.queue import Priority, QueueResult, QueueSettings, RequestQueue
 from e27bridge.panel.reducer import Reduction, apply_message
 from e27bridge.panel.session import HelloFailed, Session, SessionTimeouts
 from e27bridge.panel.state import (
-    ArmMode,
     ConnectionState,
     EntityKind,
     LinkHealth,
@@ -537,92 +531,24 @@ class PanelOwner:
 
     async def submit(self, command: Command) -> CommandResult:
         try:
-            spec, priority, reread = self._plan(command)
+            plan = plan_command(self._snapshot, command)
         except (KeyError, ValueError) as exc:
-            return CommandResult(Outcome.INVALID, reason=str(exc))
+            return CommandResult(Outcome.INVALID, reason=str(exc).strip("'\""))
         if self._snapshot.connection in (ConnectionState.LINK_REQUIRED, ConnectionState.STOPPED):
             return CommandResult(Outcome.UNAVAILABLE, reason=self._snapshot.connection.value)
+        max_age = self.settings.queue.command_max_age
         result = await self.queue.submit(
-            spec,
-            priority,
-            max_age=self.settings.queue.command_max_age,
-            reply_timeout=15.0 if isinstance(command, BypassZone) else None,
+            plan.spec, plan.priority, max_age=max_age, reply_timeout=plan.reply_timeout
         )
         if result.code == PanelErrorCode.NOAUTH and isinstance(command, ArmArea | BypassZone):
+            # The code may need a privileged session: authenticate through the same queue.
             auth = await self.queue.submit(requests.authenticate(command.code), Priority.HIGH)
             if auth.ok:
-                result = await self.queue.submit(spec, priority)
+                result = await self.queue.submit(plan.spec, plan.priority, max_age=max_age)
         self._update_health()
-        if result.outcome in (Outcome.OK, Outcome.UNKNOWN) and reread is not None:
-            self._background_read(reread)  # acks carry no state; the re-read brings it
+        if result.outcome in (Outcome.OK, Outcome.UNKNOWN):
+            self._background_read(plan.reread)  # acks carry no state; the re-read brings it
         return CommandResult(result.outcome, result.code, result.reason)
-
-    def _plan(
-        self, command: Command
-    ) -> tuple[requests.RequestSpec, Priority, requests.RequestSpec | None]:
-        snap = self._snapshot
-        match command:
-            case ArmArea(area_id=area_id, mode=mode, code=code):
-                _require(snap.areas, area_id, "area")
-                priority = Priority.HIGH if mode is ArmMode.DISARMED else Priority.NORMAL
-                return (
-                    requests.arm_area(area_id, mode.panel_value, code),
-                    priority,
-                    requests.get_status("area", area_id),
-                )
-            case SetChime(area_id=area_id, enabled=enabled):
-                _require(snap.areas, area_id, "area")
-                return (
-                    requests.set_chime(area_id, enabled),
-                    Priority.NORMAL,
-                    requests.get_status("area", area_id),
-                )
-            case BypassZone(zone_id=zone_id, bypassed=bypassed, code=code):
-                _require(snap.zones, zone_id, "zone")
-                return (
-                    requests.bypass_zone(zone_id, bypassed, code),
-                    Priority.NORMAL,
-                    requests.get_status("zone", zone_id),
-                )
-            case SetOutput(output_id=output_id, on=on):
-                _require(snap.outputs, output_id, "output")
-                return (
-                    requests.set_output(output_id, on),
-                    Priority.NORMAL,
-                    requests.get_status("output", output_id),
-                )
-            case SetLight(light_id=light_id, level=level):
-                _require(snap.lights, light_id, "light")
-                return (
-                    requests.set_light(light_id, level),
-                    Priority.NORMAL,
-                    requests.get_status("light", light_id),
-                )
-            case SetLock(lock_id=lock_id, locked=locked):
-                _require(snap.locks, lock_id, "lock")
-                return (
-                    requests.set_lock(lock_id, locked),
-                    Priority.NORMAL,
-                    requests.get_status("lock", lock_id),
-                )
-            case OperateBarrier(barrier_id=barrier_id, action=action):
-                _require(snap.barriers, barrier_id, "barrier")
-                return (
-                    requests.operate_barrier(barrier_id, action.value),
-                    Priority.NORMAL,
-                    requests.get_status("barrier", barrier_id),
-                )
-            case SetThermostat():
-                _require(snap.tstats, command.tstat_id, "thermostat")
-                spec = requests.set_thermostat(
-                    command.tstat_id,
-                    mode=command.mode,
-                    fan_mode=command.fan_mode,
-                    heat_setpoint=command.heat_setpoint,
-                    cool_setpoint=command.cool_setpoint,
-                )
-                return spec, Priority.NORMAL, requests.get_status("tstat", command.tstat_id)
-        raise ValueError(f"unsupported command {type(command).__name__}")
 
     async def resync(self) -> None:
         """Drop the session; the reconnect re-reads inventory and state from scratch."""
@@ -634,8 +560,3 @@ class PanelOwner:
 
 class IdentityMismatchError(E27Error):
     """Another panel (MAC) answers at the expected address."""
-
-
-def _require(entities: Mapping[int, object], entity_id: int, what: str) -> None:
-    if entity_id not in entities:
-        raise KeyError(f"unknown {what} {entity_id}")
