@@ -22,6 +22,9 @@ from typing import Any
 
 import structlog
 
+from e27bridge.daemon.eventloop import LoopUnavailableError, add_loop_argument
+from e27bridge.daemon.eventloop import run as run_loop
+
 HELP = "run a simulated E27 panel (real wire protocol) for tests and demos"
 
 EXIT_OK = 0
@@ -58,6 +61,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-level", default="warning", choices=("debug", "info", "warning", "error")
     )
+    add_loop_argument(parser)
 
 
 def _configure_logging(level: str) -> None:
@@ -182,7 +186,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"e27bridge simulate: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        return asyncio.run(_serve(config, args))
+        return run_loop(_serve(config, args), args.loop)
+    except LoopUnavailableError as exc:
+        print(f"e27bridge simulate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except ControlError as exc:
         print(f"e27bridge simulate: {exc}", file=sys.stderr)
         return EXIT_USAGE

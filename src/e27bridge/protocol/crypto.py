@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import array
+
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 IV = bytes(range(16))
+_WORD = next(code for code in "IL" if array.array(code).itemsize == 4)
 
 
 def swap32(data: bytes) -> bytes:
     """Reverse the bytes of every 4-byte word; its own inverse."""
     if len(data) % 4:
         raise ValueError("swap32 needs a multiple of 4 bytes")
-    out = bytearray(data)
-    out[0::4], out[1::4], out[2::4], out[3::4] = data[3::4], data[2::4], data[1::4], data[0::4]
-    return bytes(out)
+    words = array.array(_WORD)
+    words.frombytes(data)
+    words.byteswap()
+    return words.tobytes()
 
 
 def aes_cbc_encrypt(key: bytes, plaintext: bytes) -> bytes:

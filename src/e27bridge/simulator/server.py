@@ -352,8 +352,11 @@ class _Connection:
 
     async def read(self, limit: float | None) -> bytes:
         """One chunk; ``TimeoutError`` after ``limit`` seconds of silence."""
-        async with asyncio.timeout(limit):
+        if limit is None:
             data = await self.reader.read(READ_SIZE)
+        else:
+            async with asyncio.timeout(limit):
+                data = await self.reader.read(READ_SIZE)
         if not data:
             raise ConnectionResetError("client closed")
         return data
