@@ -6,9 +6,9 @@ imported so the CLI can explain how to install it instead of failing with a trac
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
-import importlib.util
 import logging
 import socket
 from collections.abc import AsyncIterator
@@ -34,12 +34,18 @@ class BrokerAddress:
 
 
 def available() -> bool:
-    return importlib.util.find_spec("amqtt") is not None
+    try:
+        importlib.import_module("amqtt.broker")
+    except ImportError:
+        return False
+    return True
 
 
 def port_is_free(host: str, port: int) -> bool:
     """Whether ``host:port`` can be bound right now (a hint; binding decides)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Like the broker's own listener, so connections in TIME_WAIT do not count as busy.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -50,6 +56,29 @@ def port_is_free(host: str, port: int) -> bool:
 def quiet_logging() -> None:
     for name in _NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _from_amqtt(context: dict[str, Any]) -> bool:
+    future = context.get("future")
+    get_coro = getattr(future, "get_coro", None)
+    coro = get_coro() if callable(get_coro) else None
+    code = getattr(coro, "cr_code", None)
+    return "amqtt" in str(getattr(code, "co_filename", ""))
+
+
+def silence_orphaned_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    """Drop amqtt's "Task exception was never retrieved" reports; keep everything else.
+
+    amqtt fires a task per outgoing message and never awaits it, so a subscriber that
+    disconnects mid-stream (``mosquitto_sub`` stopped with Ctrl-C) would print one traceback
+    per message still queued for it.
+    """
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if not _from_amqtt(context):
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
 
 
 def _broker_config(host: str, port: int) -> dict[str, Any]:
@@ -76,6 +105,7 @@ async def embedded_broker(
     except ImportError as exc:
         raise BrokerUnavailableError(f"amqtt is not installed ({INSTALL_HINT})") from exc
     quiet_logging()
+    silence_orphaned_tasks(asyncio.get_running_loop())
     candidates = [port] if port is not None else [DEFAULT_PORT, 0]
     if port is None and not port_is_free(host, DEFAULT_PORT):
         candidates = [0]

@@ -129,7 +129,7 @@ def banner(sim: Simulator, broker: BrokerAddress, config: Config, *, embedded: b
             f"  {pub} '{homie}/{panel_id}/area-1/command/set' "
             f'-m \'{{"action": "arm_away", "code": "{pin}"}}\''
         )
-    lines += ["", "Live view (Ctrl-C stops everything):"]
+    lines += ["", "Live view (the bridge links itself and reads the panel first; Ctrl-C stops):"]
     return lines
 
 

@@ -1,0 +1,208 @@
+"""``e27bridge demo`` as a user runs it: a real process, a real broker, real MQTT clients."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiomqtt
+import pytest
+
+from e27bridge.cli import main
+
+from .conftest import SCRIPT, clean_env, free_port, read_until
+
+PANEL = "e27-0050c2e27001"  # the simulator's MAC, as the default panel id
+BRIDGE = "e27bridge-demo"
+FAST = ("--time-scale", "20")
+
+
+@contextlib.asynccontextmanager
+async def demo(*args: str) -> AsyncIterator[asyncio.subprocess.Process]:
+    proc = await asyncio.create_subprocess_exec(
+        str(SCRIPT),
+        "demo",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=clean_env(),
+    )
+    try:
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+def broker_of(line: str) -> tuple[str, int]:
+    found = re.search(r"mqtt://([0-9.]+):(\d+)", line)
+    assert found, line
+    return found.group(1), int(found.group(2))
+
+
+async def collect(stream: asyncio.StreamReader, into: list[str]) -> None:
+    async for raw in stream:
+        into.append(raw.decode("utf-8", "replace").rstrip("\n"))
+
+
+async def wait_for_state(
+    client: aiomqtt.Client, wanted: dict[str, str | None], timeout: float
+) -> dict[str, str]:
+    """Messages until every topic in ``wanted`` has its value (None: any value)."""
+    seen: dict[str, str] = {}
+
+    def done() -> bool:
+        return all(t in seen and (v is None or seen[t] == v) for t, v in wanted.items())
+
+    async with asyncio.timeout(timeout):
+        async for message in client.messages:
+            payload = message.payload
+            seen[str(message.topic)] = payload.decode() if isinstance(payload, bytes) else ""
+            if done():
+                return seen
+    raise AssertionError(f"not all of {wanted} seen: {seen}")
+
+
+async def test_demo_publishes_panel_state_and_exits_0_on_sigint() -> None:
+    async with demo(*FAST) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        out: list[str] = []
+        host, port = broker_of(await read_until(proc.stdout, "mqtt://", 30, out))
+        await read_until(proc.stdout, "Live view", 10, out)
+        banner = "\n".join(out)
+        assert f"mosquitto_sub -h {host} -p {port} -v -t 'homie/5/#'" in banner
+        assert f"homeassistant/device/{PANEL}/config" in banner
+        err: list[str] = []
+        readers = [
+            asyncio.create_task(collect(proc.stdout, out)),
+            asyncio.create_task(collect(proc.stderr, err)),
+        ]
+
+        state = f"homie/5/{PANEL}/$state"
+        zone = f"homie/5/{PANEL}/zone-1/open"
+        hass = f"homeassistant/device/{PANEL}/config"
+        root = f"homie/5/{BRIDGE}/$state"
+        async with aiomqtt.Client(host, port, identifier="demo-test") as client:
+            for topic in (state, zone, hass, root):
+                await client.subscribe(topic, qos=1)
+            seen = await wait_for_state(
+                client, {state: "ready", root: "ready", zone: None, hass: None}, timeout=30
+            )
+            assert seen[zone] in ("true", "false")
+            discovery = json.loads(seen[hass])
+            assert discovery["components"]["zone-1"]["state_topic"] == zone
+            assert "12345678" not in seen[hass]  # the simulator's access code
+
+            proc.send_signal(signal.SIGINT)
+            started = time.monotonic()
+            goodbye = ""
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                async with asyncio.timeout(5):
+                    async for message in client.messages:
+                        if str(message.topic) == state:
+                            goodbye = bytes(message.payload or b"").decode()
+                            break
+        code = await asyncio.wait_for(proc.wait(), 5)
+        assert time.monotonic() - started < 5
+        await asyncio.gather(*readers)
+
+    assert code == 0, "\n".join(err)
+    assert goodbye == "disconnected"  # the bridge said goodbye before the broker went away
+    text = "\n".join(out)
+    assert f"{PANEL}  connection connecting -> ready (3 areas, 96 zones" in text
+    assert out[-1] == "stopped"
+    assert not any("Traceback" in line or "never retrieved" in line for line in err), err
+
+
+async def test_demo_against_a_given_broker_stops_after_duration(mosquitto: int) -> None:
+    async with aiomqtt.Client("127.0.0.1", mosquitto, identifier="demo-test") as client:
+        state = f"homie/5/{PANEL}/$state"
+        await client.subscribe(state, qos=1)
+        async with demo(
+            "--broker", f"127.0.0.1:{mosquitto}", "--profile", "small", "--duration", "4", *FAST
+        ) as proc:
+            assert proc.stdout is not None
+            out: list[str] = []
+            line = await read_until(proc.stdout, "mqtt://", 30, out)
+            assert broker_of(line) == ("127.0.0.1", mosquitto)
+            assert "your broker" in line
+            await wait_for_state(client, {state: "ready"}, timeout=20)
+            code = await asyncio.wait_for(proc.wait(), 10)
+        assert code == 0
+        # mosquitto outlives the demo: the retained state is the clean goodbye.
+        await wait_for_state(client, {state: "disconnected"}, timeout=5)
+
+
+def test_demo_without_amqtt_says_how_to_install_it_and_exits_2() -> None:
+    hide_amqtt = (
+        "import sys; sys.modules['amqtt'] = None; sys.modules['amqtt.broker'] = None\n"
+        "from e27bridge.cli import main\nraise SystemExit(main(['demo']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", hide_amqtt],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=clean_env(),
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "pip install 'e27bridge[demo]'" in result.stderr
+    assert "--broker" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--time-scale", "0"),
+        ("--time-scale", "nan"),
+        ("--duration", "-1"),
+        ("--broker", "host:port"),
+        ("--broker", "host:70000"),
+        ("--profile", "huge"),
+    ],
+)
+def test_demo_rejects_bad_arguments_with_exit_2(
+    args: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["demo", *args])
+    assert exited.value.code == 2
+    assert "usage: e27bridge demo" in capsys.readouterr().err
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[int]:
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    port = free_port()
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    proc = subprocess.Popen(
+        [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, (
+                    "mosquitto did not start"
+                )
+                time.sleep(0.02)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
