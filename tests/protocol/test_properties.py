@@ -298,6 +298,18 @@ def test_byte_decoders_never_raise_beyond_their_typed_errors(
     assert announcement is None or 1 <= announcement.port <= 65535
 
 
+@props(SOME)
+@given(wire_like, st.lists(st.integers(min_value=0, max_value=200), max_size=6))
+def test_deframer_events_do_not_depend_on_chunking(data: bytes, cuts: list[int]) -> None:
+    """Same bytes, same events: whole, at random cuts, or one byte per read."""
+    whole = Deframer()
+    expected = whole.feed(data) + whole.flush_noise()
+    for chunks in (_split(data, cuts), [data[i : i + 1] for i in range(len(data))]):
+        deframer = Deframer()
+        events = [event for chunk in chunks for event in deframer.feed(chunk)]
+        assert events + deframer.flush_noise() == expected
+
+
 MODEL_PARSERS: list[Callable[[dict[str, Any]], object]] = [
     models.parse_table_info,
     models.parse_area_status,
