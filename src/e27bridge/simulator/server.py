@@ -20,7 +20,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 import structlog
 
@@ -46,7 +46,6 @@ from e27bridge.simulator.stats import ServerStats, SessionStats
 
 log = structlog.get_logger("e27bridge.simulator.server")
 
-READ_SIZE = 65536
 # A client that does not read its replies is cut off rather than buffered without bound.
 MAX_WRITE_BUFFER = 4 * 1024 * 1024
 
@@ -162,7 +161,10 @@ class PanelServer:
         """Start accepting on ``port`` (0 = a free one); returns the bound port."""
         if self._server is not None:
             raise RuntimeError("already listening")
-        server = await asyncio.start_server(self._accept, self.host, port, reuse_address=True)
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: _Connection(self), self.host, port, reuse_address=True
+        )
         self._server = server
         self.port = server.sockets[0].getsockname()[1]
         log.info("sim_listening", host=self.host, port=self.port)
@@ -268,19 +270,12 @@ class PanelServer:
 
     # -- connections -----------------------------------------------------------------------
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conn = _Connection(self, reader, writer)
+    def connection_made(self, conn: _Connection) -> None:
         self._connections.add(conn)
         self.stats.connections_accepted += 1
-        try:
-            await conn.run()
-        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
-            pass
-        except Exception:
-            log.exception("sim_connection_failed", peer=conn.peer)
-        finally:
-            self._connections.discard(conn)
-            conn.finish()
+
+    def connection_lost(self, conn: _Connection) -> None:
+        self._connections.discard(conn)
 
     def session_opened(self, session: _Session) -> None:
         self._sessions[session.sn] = session
@@ -293,21 +288,76 @@ class PanelServer:
         return self._sessions.get(sn)
 
 
-class _Connection:
-    """One accepted TCP connection: cleartext phase, then (after HELLO) a session."""
+class _Connection(asyncio.Protocol):
+    """One accepted TCP connection: cleartext phase, then (after HELLO) a session.
 
-    def __init__(
-        self, server: PanelServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    A plain protocol rather than streams: bytes go straight from ``data_received`` through
+    the deframer to the panel and back to the transport, with no task switch per request.
+    """
+
+    def __init__(self, server: PanelServer) -> None:
         self.server = server
-        self.reader = reader
-        self.writer = writer
-        peer = writer.get_extra_info("peername")
-        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        self.transport: asyncio.Transport | None = None
+        self.peer = "?"
         self.nonce = secrets.token_hex(20)
         self.session: _Session | None = None
         self.closed = False
         self.close_reason: str | None = None
+        self._cleartext: JsonObjectReader | None = JsonObjectReader()
+        self._idle: asyncio.TimerHandle | None = None
+        self._idle_limit: float | None = server.settings.cleartext_timeout
+
+    # -- asyncio.Protocol --------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports do not subclass asyncio.Transport; they implement it.
+        self.transport = cast(asyncio.Transport, transport)
+        peer = self.transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        self.server.connection_made(self)
+        banner = build_banner(self.nonce, _local_time())
+        if self.server.faults.split_banner:
+            cut = banner.index(b"}{") + 1
+            self.write(banner[:cut])
+            asyncio.get_running_loop().call_later(SPLIT_PAUSE, self.write, banner[cut:])
+        else:
+            self.write(banner)
+        self._arm_idle()
+
+    def data_received(self, data: bytes) -> None:
+        if self._idle is not None:
+            self._arm_idle()
+        try:
+            if self.session is not None:
+                self.session.feed(data)
+            else:
+                self._cleartext_received(data)
+        except Exception:
+            log.exception("sim_connection_failed", peer=self.peer)
+            self.abort("simulator_error")
+
+    def eof_received(self) -> bool:
+        return False  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+        if not self.closed:
+            self.closed = True
+            self.close_reason = "client_closed"
+        self.server.connection_lost(self)
+        if self.session is not None:
+            self.session.closed(self.close_reason or "closed")
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _arm_idle(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+        if self._idle_limit:
+            loop = asyncio.get_running_loop()
+            self._idle = loop.call_later(self._idle_limit, self.abort, "idle_timeout")
 
     def abort(self, reason: str) -> None:
         """Close abruptly (the simulated panel drops the socket)."""
@@ -315,70 +365,41 @@ class _Connection:
             return
         self.closed = True
         self.close_reason = reason
-        transport = self.writer.transport
-        with contextlib.suppress(Exception):
-            transport.abort()
-
-    def finish(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self.close_reason = self.close_reason or "client_closed"
-            with contextlib.suppress(Exception):
-                self.writer.close()
-        if self.session is not None:
-            self.session.closed(self.close_reason or "closed")
+        if self.transport is not None:
+            self.transport.abort()
 
     def write(self, data: bytes) -> None:
-        if self.closed:
+        transport = self.transport
+        if self.closed or transport is None:
             return
-        self.writer.write(data)
-        if self.writer.transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
+        transport.write(data)
+        if transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
             log.warning("sim_client_not_reading", peer=self.peer)
             self.abort("write_buffer_full")
 
-    async def run(self) -> None:
-        banner = build_banner(self.nonce, _local_time())
-        if self.server.faults.split_banner:
-            cut = banner.index(b"}{") + 1
-            self.write(banner[:cut])
-            await self.writer.drain()
-            await asyncio.sleep(SPLIT_PAUSE)
-            self.write(banner[cut:])
-        else:
-            self.write(banner)
-        remainder = await self._cleartext_phase()
-        if self.session is not None:
-            await self.session.run(remainder)
-
-    async def read(self, limit: float | None) -> bytes:
-        """One chunk; ``TimeoutError`` after ``limit`` seconds of silence."""
-        if limit is None:
-            data = await self.reader.read(READ_SIZE)
-        else:
-            async with asyncio.timeout(limit):
-                data = await self.reader.read(READ_SIZE)
-        if not data:
-            raise ConnectionResetError("client closed")
-        return data
-
-    async def _cleartext_phase(self) -> bytes:
-        """Serve ``api_link`` and ``hello`` until a session starts; returns leftover bytes."""
-        objects_reader = JsonObjectReader()
-        while not self.closed:
-            data = await self.read(self.server.settings.cleartext_timeout)
-            for obj in objects_reader.feed(data):
-                if "api_link" in obj:
-                    self._api_link(obj)
-                elif "hello" in obj:
-                    self._hello(obj)
-                    if self.session is not None:
-                        return objects_reader.take_remainder()
-                else:
-                    self.server.stats.protocol_errors["cleartext_unknown"] += 1
-            if objects_reader.overflowed:
-                self.server.stats.protocol_errors["cleartext_overflow"] += 1
-                self.abort("cleartext_overflow")
-        return b""
+    def _cleartext_received(self, data: bytes) -> None:
+        """Serve ``api_link`` and ``hello``; after a session starts the rest is framed."""
+        reader = self._cleartext
+        if reader is None:
+            return
+        for obj in reader.feed(data):
+            if "api_link" in obj:
+                self._api_link(obj)
+            elif "hello" in obj:
+                self._hello(obj)
+                if self.session is not None:
+                    self._cleartext = None
+                    self._idle_limit = self.server.settings.idle_timeout or None
+                    self._arm_idle()
+                    remainder = reader.take_remainder()
+                    if remainder:
+                        self.session.feed(remainder)
+                    return
+            else:
+                self.server.stats.protocol_errors["cleartext_unknown"] += 1
+        if reader.overflowed:
+            self.server.stats.protocol_errors["cleartext_overflow"] += 1
+            self.abort("cleartext_overflow")
 
     def _api_link(self, obj: dict[str, Any]) -> None:
         server, stats = self.server, self.server.stats
@@ -476,6 +497,7 @@ class _Session:
         self.auth = auth
         self.key = key
         self.counter = EnvelopeCounter()
+        self._deframer = Deframer()
         self.stats: SessionStats = self.server.stats.open_session(auth.session_id, sn)
         self.requests_seen = 0
         self._queue: asyncio.Queue[PanelRequest] = asyncio.Queue()
@@ -500,24 +522,9 @@ class _Session:
 
     # -- inbound ---------------------------------------------------------------------------
 
-    async def run(self, remainder: bytes) -> None:
-        conn, deframer = self.conn, Deframer()
-        idle = self.server.settings.idle_timeout or None
-        data = remainder
-        while True:
-            if data:
-                self._feed(deframer, data)
-            if conn.closed:
-                return
-            try:
-                data = await conn.read(idle)
-            except TimeoutError:
-                conn.abort("idle_timeout")
-                return
-
-    def _feed(self, deframer: Deframer, data: bytes) -> None:
+    def feed(self, data: bytes) -> None:
         stats = self.server.stats
-        for event in deframer.feed(data):
+        for event in self._deframer.feed(data):
             if isinstance(event, FramingError):
                 stats.protocol_errors[event.kind.value] += 1
                 continue
