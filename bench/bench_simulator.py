@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from e27bridge.protocol.cleartext import JsonObjectReader
 from e27bridge.protocol.discovery import banner_nonce
@@ -52,10 +52,13 @@ REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
 
 
 async def start_simulator(
-    profile: str, stats_file: Path
-) -> tuple[asyncio.subprocess.Process, dict[str, str]]:
+    profile: str, sessions: int, workdir: Path
+) -> tuple[asyncio.subprocess.Process, dict[str, str], Path]:
+    scenario = workdir / "bench.toml"
+    scenario.write_text(f'profile = "{profile}"\n[credentials]\nlink_slots = {max(sessions, 1)}\n')
+    stats_file = workdir / "stats.json"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "e27bridge", "simulate", "--profile", profile,
+        sys.executable, "-m", "e27bridge", "simulate", "--scenario", str(scenario),
         "--port", "0", "--discovery-port", "0", "--no-activity", "--seed", "1",
         "--stats-file", str(stats_file),
         stdout=asyncio.subprocess.PIPE,
@@ -63,7 +66,7 @@ async def start_simulator(
     assert process.stdout is not None
     line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
     words = shlex.split(line.split(" listening ", 1)[1])
-    return process, dict(word.split("=", 1) for word in words)
+    return process, dict(word.split("=", 1) for word in words), stats_file
 
 
 async def link(host: str, port: int, identity: ClientIdentity, fields: dict[str, str]) -> LinkKeys:
@@ -88,39 +91,71 @@ async def link(host: str, port: int, identity: ClientIdentity, fields: dict[str,
     return outcome
 
 
+class _Session(asyncio.Protocol):
+    """One single-in-flight session: HELLO, then send, wait for the reply, send the next.
+
+    A plain protocol so the client costs as little CPU as possible next to the simulator.
+    """
+
+    def __init__(self, identity: ClientIdentity, keys: LinkKeys, stop_at: float) -> None:
+        self.identity, self.keys, self.stop_at = identity, keys, stop_at
+        self.transport: asyncio.Transport | None = None
+        self.objects: JsonObjectReader | None = JsonObjectReader()
+        self.deframer, self.counter = Deframer(), EnvelopeCounter()
+        self.key = b""
+        self.session_id = 0
+        self.seq = 0
+        self.done = 0
+        self.finished: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.write(build_hello_request(self.identity))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.finished.done():
+            self.finished.set_exception(ConnectionError("simulator closed the session"))
+
+    def data_received(self, data: bytes) -> None:
+        if self.objects is not None:
+            reply = next((o for o in self.objects.feed(data) if "hello" in o), None)
+            if reply is None:
+                return
+            outcome = classify_hello_reply(reply, self.keys)
+            assert isinstance(outcome, HelloAccepted), outcome
+            self.key, self.session_id = outcome.session_key, outcome.session_id
+            data, self.objects = self.objects.take_remainder(), None
+            self._send_next()
+        for event in self.deframer.feed(data):
+            if isinstance(event, Frame):
+                message = json.loads(decode_envelope(self.key, event).payload)
+                if message.get("seq") == self.seq:
+                    self.done += 1
+                    self._send_next()
+
+    def _send_next(self) -> None:
+        assert self.transport is not None
+        if time.monotonic() >= self.stop_at:
+            self.transport.close()
+            if not self.finished.done():
+                self.finished.set_result(self.done)
+            return
+        self.seq += 1
+        domain, command, args = REQUESTS[self.seq % len(REQUESTS)]
+        payload = encode_request(self.seq, self.session_id, domain, command, args)
+        envelope = Envelope(self.counter.next(), 1, 0, 0, payload)
+        self.transport.write(encode_envelope_frame(self.key, envelope))
+
+
 async def session(
     host: str, port: int, identity: ClientIdentity, keys: LinkKeys, stop_at: float
 ) -> int:
-    """One single-in-flight session; returns the number of replies received."""
-    reader, writer = await asyncio.open_connection(host, port)
-    writer.write(build_hello_request(identity))
-    objects = JsonObjectReader()
-    reply = None
-    while reply is None:
-        reply = next((o for o in objects.feed(await reader.read(4096)) if "hello" in o), None)
-    outcome = classify_hello_reply(reply, keys)
-    assert isinstance(outcome, HelloAccepted), outcome
-    key, session_id = outcome.session_key, outcome.session_id
-    deframer, counter = Deframer(), EnvelopeCounter()
-    pending = objects.take_remainder()
-    done, seq = 0, 0
-    while time.monotonic() < stop_at:
-        seq += 1
-        domain, command, args = REQUESTS[seq % len(REQUESTS)]
-        payload = encode_request(seq, session_id, domain, command, args)
-        writer.write(encode_envelope_frame(key, Envelope(counter.next(), 1, 0, 0, payload)))
-        answered = False
-        while not answered:
-            data, pending = pending or await reader.read(65536), b""
-            if not data:
-                raise ConnectionError("simulator closed the session")
-            for event in deframer.feed(data):
-                if isinstance(event, Frame):
-                    message = json.loads(decode_envelope(key, event).payload)
-                    answered = answered or message.get("seq") == seq
-        done += 1
-    writer.close()
-    return done
+    """Run one session until ``stop_at``; returns the number of replies received."""
+    loop = asyncio.get_running_loop()
+    _, protocol = await loop.create_connection(
+        lambda: _Session(identity, keys, stop_at), host, port
+    )
+    return await protocol.finished
 
 
 def _cpu_seconds(pid: int) -> float | None:
@@ -130,8 +165,6 @@ def _cpu_seconds(pid: int) -> float | None:
     except OSError:
         return None
     ticks = os.sysconf("SC_CLK_TCK")
-    if os.environ.get("BENCH_DEBUG"):
-        print("utime", int(fields[11]) / ticks, "stime", int(fields[12]) / ticks)
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
@@ -142,14 +175,14 @@ async def main() -> int:
     parser.add_argument("--profile", default="small", choices=("small", "large", "max"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        stats_file = Path(tmp) / "stats.json"
-        process, fields = await start_simulator(args.profile, stats_file)
+        process, fields, stats_file = await start_simulator(args.profile, args.sessions, Path(tmp))
         try:
             host, port_text = fields["tcp"].rsplit(":", 1)
             port = int(port_text)
             identities = [ClientIdentity(sn=f"BENCH{i:07d}") for i in range(args.sessions)]
             keys = [await link(host, port, identity, fields) for identity in identities]
             cpu_before = _cpu_seconds(process.pid)
+            client_before = time.process_time()
             start = time.monotonic()
             stop_at = start + args.seconds
             counts = await asyncio.gather(
@@ -157,6 +190,7 @@ async def main() -> int:
             )
             elapsed = time.monotonic() - start
             cpu_after = _cpu_seconds(process.pid)
+            client_cpu = time.process_time() - client_before
             cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
         finally:
             process.send_signal(signal.SIGTERM)
@@ -173,10 +207,13 @@ async def main() -> int:
     if cpu is not None:
         print(
             f"simulator CPU: {cpu * 1e6 / total:.0f} us per request "
-            f"-> {total / cpu:,.0f} requests/s per fully used core"
+            f"-> {total / cpu:,.0f} requests/s per fully used core "
+            f"(bench client: {client_cpu * 1e6 / total:.0f} us per request)"
         )
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    from e27bridge.daemon.eventloop import run
+
+    sys.exit(run(main()))
