@@ -96,7 +96,7 @@ async def test_change_mac_is_reported_and_drops_sessions(sim: Simulator) -> None
 
 
 async def test_discovery_is_silent_while_the_panel_restarts(sim: Simulator) -> None:
-    restart = asyncio.create_task(sim.restart(0.4))
+    restart = asyncio.create_task(sim.restart(0.8))
     await wait_for(lambda: not sim.server.listening)
     assert await probe(sim.discovery_port, timeout=0.2) is None
     await restart

@@ -48,6 +48,8 @@ log = structlog.get_logger("e27bridge.simulator.server")
 
 # A client that does not read its replies is cut off rather than buffered without bound.
 MAX_WRITE_BUFFER = 4 * 1024 * 1024
+# Long enough that a client really reads the two banner objects separately.
+BANNER_SPLIT_PAUSE = 0.05
 
 SessionPolicy = Literal["refuse", "replace"]
 
@@ -319,7 +321,7 @@ class _Connection(asyncio.Protocol):
         if self.server.faults.split_banner:
             cut = banner.index(b"}{") + 1
             self.write(banner[:cut])
-            asyncio.get_running_loop().call_later(SPLIT_PAUSE, self.write, banner[cut:])
+            asyncio.get_running_loop().call_later(BANNER_SPLIT_PAUSE, self.write, banner[cut:])
         else:
             self.write(banner)
         self._arm_idle()
