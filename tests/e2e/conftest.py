@@ -185,9 +185,7 @@ class Stack:
     def simulators(self) -> list[Simulator]:
         return [*self.retired, self.sim]
 
-    async def send(
-        self, topic: str, payload: str | bytes, *, retain: bool = False, **properties: Any
-    ) -> None:
+    async def send(self, topic: str, payload: str | bytes, *, retain: bool = False) -> None:
         await publish(self.broker.port, topic, payload, retain=retain)
 
     async def command(self, topic: str, payload: str | bytes) -> tuple[int, dict[str, Any]]:
@@ -204,8 +202,8 @@ class Stack:
         return [m.json() for m in self.listener.messages[start:] if m.topic == RESPONSE]
 
     async def wait_ready(self, start: int = 0, timeout: float = 15) -> None:
+        """The panel device is ``ready`` again (after ``start``, a listener mark)."""
         await self.value(f"{H}/$state", b"ready", start, timeout)
-        await self.listener.wait_topic(HASS_CONFIG, start=start, timeout=timeout)
 
     async def replace_panel(self, config: SimulatorConfig) -> Simulator:
         """The panel restarts with ``config`` (e.g. another inventory): same MAC, same ports,
@@ -267,6 +265,7 @@ def stack(broker: Broker, tmp_path: Path) -> StackFactory:
                 await daemon.start()
                 try:
                     await s.wait_ready()
+                    await listener.wait_topic(HASS_CONFIG, timeout=5)
                     yield s
                 finally:
                     code = await daemon.stop()

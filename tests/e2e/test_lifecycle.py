@@ -1,0 +1,151 @@
+"""Broker restart, Home Assistant birth, a zone removed from the panel, and the panel going
+away and coming back: the retained tree always ends up complete and correct."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from e27bridge.mqtt.topics import mac12
+from mqtt.capture import retained_tree
+
+from . import golden
+from .conftest import HASS_CONFIG, PANEL, H, InProcessDaemon, Stack, StackFactory, sim_config
+from .validate import hass_config_errors, homie_errors
+
+BASE = "e27bridge/bridge"
+
+
+def run_values(s: Stack) -> dict[Any, str]:
+    return {s.broker.port: "<mqtt-port>", str(s.state_dir): "<state-dir>"}
+
+
+async def stable_tree(s: Stack) -> dict[str, Any]:
+    return golden.normalise(await retained_tree(s.broker.port, settle=0.3), run_values(s))
+
+
+async def test_broker_restart_republishes_everything(stack: StackFactory) -> None:
+    async with stack() as s:
+        before = await stable_tree(s)
+        assert isinstance(s.daemon, InProcessDaemon)
+        republished = s.daemon.daemon.bridge.republished
+        republished.clear()
+        await asyncio.to_thread(s.broker.restart)  # no persistence: every retained topic gone
+        await asyncio.wait_for(republished.wait(), 10)
+        after: dict[str, Any] = {}
+        for _ in range(40):
+            after = await stable_tree(s)
+            if after == before:
+                break
+        assert golden.differences(before, after) == []
+
+
+async def test_hass_birth_and_republish_request(stack: StackFactory) -> None:
+    async with stack() as s:
+        mark = s.listener.mark()
+        await s.send("homeassistant/status", "offline")
+        await asyncio.sleep(0.3)
+        assert not [m for m in s.listener.messages[mark:] if m.topic == HASS_CONFIG]
+        await s.send("homeassistant/status", "online")
+        message = await s.listener.wait_topic(HASS_CONFIG, start=mark)
+        tree = await retained_tree(s.broker.port)
+        assert message.payload == tree[HASS_CONFIG]
+        assert hass_config_errors(tree, PANEL, mac12(s.sim.mac), ()) == []
+        # the bridge request does the same for everything, and answers once
+        mark = s.listener.mark()
+        await s.send(f"{BASE}/request/republish", json.dumps({"transaction": "r1"}))
+        reply = await s.listener.wait_topic(f"{BASE}/response/republish", start=mark)
+        assert reply.json()["status"] == "ok" and reply.json()["transaction"] == "r1"
+        await s.listener.wait_topic(HASS_CONFIG, start=mark)
+        await s.listener.wait_topic(f"{H}/$description", start=mark)
+
+
+async def test_resync_reads_the_panel_again(stack: StackFactory) -> None:
+    async with stack() as s:
+        before = await stable_tree(s)
+        mark = s.listener.mark()
+        await s.send(f"{BASE}/request/resync", json.dumps({"panel": PANEL, "transaction": 5}))
+        reply = await s.listener.wait_topic(f"{BASE}/response/resync", start=mark)
+        assert reply.json()["status"] == "ok" and reply.json()["transaction"] == 5
+        await s.value(f"{H}/$state", b"disconnected", mark)
+        await s.wait_ready(mark)
+        after = await stable_tree(s)
+        changed = golden.differences(before, after)
+        # only the health counters and the reason of the last session end may differ
+        assert all("/system/reconnects" in c or "/system/last-error" in c for c in changed), changed
+
+
+async def test_zone_removed_from_the_panel_is_removed_everywhere(stack: StackFactory) -> None:
+    async with stack() as s:
+        gone = 16
+        tree = await retained_tree(s.broker.port)
+        assert f"{H}/zone-{gone}/open" in tree
+        smaller = sim_config()
+        zones = tuple(z for z in smaller.inventory.zones if z.id != gone)
+        mark = s.listener.mark()
+        await s.replace_panel(sim_config(zones=zones))
+        await s.wait_ready(mark)
+        config = await s.listener.wait_for(
+            lambda m: (
+                m.topic == HASS_CONFIG
+                and m.json()["components"].get(f"zone-{gone}") == {"platform": "binary_sensor"}
+            ),
+            start=mark,
+        )
+        components = config.json()["components"]
+        assert components[f"zone-{gone}-bypass"] == {"platform": "switch"}
+        assert components["zone-15"]["platform"] == "binary_sensor"
+        tree = await retained_tree(s.broker.port)
+        assert not [t for t in tree if t.startswith(f"{H}/zone-{gone}/")]
+        description = json.loads(tree[f"{H}/$description"])
+        assert f"zone-{gone}" not in description["nodes"]
+        assert "zone-15" in description["nodes"]
+        assert homie_errors(tree, "e27bridge") == []
+        assert hass_config_errors(tree, PANEL, mac12(s.sim.mac), ()) == []
+        # the new `$description` was published, and only while the device was in `init`
+        state, descriptions = b"ready", 0
+        for m in s.listener.messages[mark:]:
+            if m.topic == f"{H}/$state":
+                state = m.payload
+            elif m.topic == f"{H}/$description":
+                descriptions += 1
+                assert state == b"init", "$description changed outside init"
+        assert descriptions >= 1 and state == b"ready"
+
+
+async def test_panel_down_makes_entities_unavailable_and_back(stack: StackFactory) -> None:
+    async with stack() as s:
+        tree = await retained_tree(s.broker.port)
+        availability = json.loads(tree[HASS_CONFIG])["availability"]
+        assert {a["topic"] for a in availability} == {f"{H}/$state", "homie/5/e27bridge/$state"}
+        assert all(a["payload_available"] == "ready" for a in availability)
+        port = s.sim.port
+        mark = s.listener.mark()
+        await s.sim.server.stop_listening("panel_down")  # the panel is gone (port closed)
+        await s.value(f"{H}/$state", b"disconnected", mark)
+        await s.listener.wait_topic(f"{H}/$alert/panel-offline", start=mark)
+        info = await s.listener.wait_for(
+            lambda m: m.topic == f"{BASE}/info" and m.json()["panels"][0]["state"] != "ready",
+            start=mark,
+        )
+        assert info.json()["panels"][0]["state"] in ("disconnected", "connecting")
+        await asyncio.sleep(1.0)  # stays down for a while: several failed reconnects
+        tree = await retained_tree(s.broker.port)
+        assert tree[f"{H}/$state"] == b"disconnected"  # HA: every entity unavailable
+        # a command while the panel is down waits in the paused queue...
+        pending = asyncio.create_task(s.command(f"{H}/output-1/on/set", "true"))
+        await asyncio.sleep(0.3)
+        assert not pending.done()
+        back = s.listener.mark()
+        await s.sim.server.listen(port)
+        await s.wait_ready(back, timeout=10)
+        await s.listener.wait_topic(f"{H}/$alert/panel-offline", b"", start=back)
+        # ...and runs once the panel is back (within command_max_age)
+        _, result = await asyncio.wait_for(pending, 10)
+        assert result["status"] == "ok"
+        await s.value(f"{H}/output-1/on", b"true", back)
+        tree = await retained_tree(s.broker.port)
+        assert tree[f"{H}/$state"] == b"ready"
+        assert not [t for t in tree if "/$alert/" in t]
+        assert homie_errors(tree, "e27bridge") == []
