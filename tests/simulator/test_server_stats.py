@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from e27bridge.protocol.identity import ClientIdentity
-from e27bridge.simulator.stats import ServerStats
+from e27bridge.simulator.stats import MAX_SESSION_RECORDS, ServerStats
 
 from .conftest import ServerHarness, wait_for
 
@@ -86,4 +86,19 @@ def test_settled_requests_never_go_negative() -> None:
     assert session.outstanding == 0
     assert stats.request_received(session) is False
     assert stats.request_received(session) is True
+    assert stats.in_flight_violations == 1
+
+
+def test_closed_session_records_are_bounded_but_totals_are_not() -> None:
+    stats = ServerStats()
+    first = stats.open_session(1, "first")
+    stats.request_received(first)
+    stats.request_received(first)
+    first.closed = True
+    for index in range(MAX_SESSION_RECORDS):
+        stats.open_session(index + 2, "sn").closed = True
+    assert len(stats.sessions) == MAX_SESSION_RECORDS
+    assert first not in stats.sessions
+    assert stats.sessions_opened == MAX_SESSION_RECORDS + 1
+    assert stats.max_outstanding == 2
     assert stats.in_flight_violations == 1

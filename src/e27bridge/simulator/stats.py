@@ -13,6 +13,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+# Closed sessions beyond this many are forgotten (the totals keep counting them).
+MAX_SESSION_RECORDS = 1000
+
 
 @dataclass(slots=True)
 class SessionStats:
@@ -44,6 +47,7 @@ class ServerStats:
     """Mutable counters owned by one server; ``snapshot()`` is the JSON-able view."""
 
     requests_total: int = 0
+    max_outstanding: int = 0
     replies_sent: int = 0
     broadcasts_sent: int = 0
     in_flight_violations: int = 0
@@ -60,6 +64,10 @@ class ServerStats:
         self.sessions_opened += 1
         session = SessionStats(session_id, sn)
         self.sessions.append(session)
+        if len(self.sessions) > MAX_SESSION_RECORDS:
+            oldest_closed = next((s for s in self.sessions if s.closed), None)
+            if oldest_closed is not None:
+                self.sessions.remove(oldest_closed)
         return session
 
     def request_received(self, session: SessionStats) -> bool:
@@ -69,6 +77,7 @@ class ServerStats:
         violation = session.outstanding > 0
         session.outstanding += 1
         session.max_outstanding = max(session.max_outstanding, session.outstanding)
+        self.max_outstanding = max(self.max_outstanding, session.outstanding)
         if violation:
             session.in_flight_violations += 1
             self.in_flight_violations += 1
@@ -78,10 +87,6 @@ class ServerStats:
     def request_settled(session: SessionStats) -> None:
         """The request was answered, or its reply dropped or deferred past any timeout."""
         session.outstanding = max(0, session.outstanding - 1)
-
-    @property
-    def max_outstanding(self) -> int:
-        return max((s.max_outstanding for s in self.sessions), default=0)
 
     @property
     def sessions_active(self) -> int:
