@@ -196,6 +196,10 @@ async def execute(sim: Simulator, command: Any) -> dict[str, Any]:
     except (ControlError, FaultError, KeyError, ValueError, TypeError) as exc:
         reply.update(ok=False, error=str(exc) or type(exc).__name__)
         return reply
+    except Exception as exc:  # a simulator bug must not take the channel down
+        log.exception("sim_control_failed", cmd=name)
+        reply.update(ok=False, error=f"internal error: {type(exc).__name__}")
+        return reply
     reply.update(ok=True, **result)
     return reply
 
