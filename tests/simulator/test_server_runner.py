@@ -216,3 +216,17 @@ async def test_pre_linked_clients_and_stats_snapshot(sim: Simulator) -> None:
     assert snapshot["domain_counts"]["area"] == 1
     assert snapshot["requests_total"] == 1
     await client.close()
+
+
+async def test_control_survives_an_unexpected_error(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(zone_id: int, state: str) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(sim, "set_zone", broken)
+    ctl = await control_client(sim)
+    reply = await ctl("set_zone", zone_id=1, state="open")
+    assert reply == {"ok": False, "error": "internal error: RuntimeError"}
+    assert await ctl("ping") == {"ok": True}
+    await ctl.close()
