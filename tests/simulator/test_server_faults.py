@@ -171,6 +171,7 @@ async def test_link_revoked_flag_refuses_every_hello(harness: ServerHarness) -> 
     harness.server.faults.link_revoked = True
     client = await harness.client()
     assert isinstance(await client.hello(identity, keys), HelloLinkRequired)
+    assert harness.server.stats.faults_injected["link_revoked"] == 1
     await client.close()
 
 

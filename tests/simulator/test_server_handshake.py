@@ -95,6 +95,7 @@ async def test_link_table_full_fault_answers_not_enough_space(harness: ServerHar
     outcome = await client.link(ClientIdentity(sn="NEW"))
     assert isinstance(outcome, LinkSlotsFull)
     assert "not enough space" in outcome.message.lower()
+    assert harness.server.stats.faults_injected["link_table_full"] == 1
     await client.close()
 
 

@@ -423,6 +423,8 @@ class _Connection(asyncio.Protocol):
             log.info("sim_link_refused", peer=self.peer, reason="wrong_credentials")
             return
         keys = LinkKeys(enc=secrets.token_hex(16), hmac=secrets.token_hex(20))
+        if server.faults.link_table_full:
+            stats.faults_injected["link_table_full"] += 1
         if server.faults.link_table_full or not server.links.add(request.identity.sn, keys):
             stats.links_refused["no_space"] += 1
             body: dict[str, Any] = {
@@ -458,6 +460,8 @@ class _Connection(asyncio.Protocol):
             return refuse(
                 "fault_rejected", build_hello_error(faults.hello_refusal_code, "rejected", seq)
             )
+        if faults.link_revoked:
+            stats.faults_injected["link_revoked"] += 1
         keys = None if faults.link_revoked else server.links.get(sn)
         if keys is None:
             return refuse(
