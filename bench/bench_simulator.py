@@ -4,7 +4,7 @@ Starts ``e27bridge simulate`` as a subprocess (so it has a core of its own), lin
 several sessions that each keep exactly one request in flight (send, wait for the reply,
 send the next), the way the vendor asks clients to behave. Prints the aggregate rate.
 
-    .venv/bin/python bench/bench_simulator.py [--sessions 4] [--seconds 5] [--profile small]
+    .venv/bin/python bench/bench_simulator.py [--sessions 8] [--seconds 5] [--profile small]
 
 Target (issue 3): >= 5,000 req/s on 2 cores.
 """
@@ -170,7 +170,7 @@ def _cpu_seconds(pid: int) -> float | None:
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=4)
+    parser.add_argument("--sessions", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--profile", default="small", choices=("small", "large", "max"))
     args = parser.parse_args()
