@@ -398,3 +398,18 @@ async def test_silent_timeout_probes_the_link_at_once(simulator) -> None:  # typ
             assert (await asyncio.wait_for(read, 10)).ok  # and the read is retried
         finally:
             await owner.stop()
+
+
+async def test_resync_reads_inventory_again(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator() as sim:
+        owner = await linked_owner(sim)
+        await owner.start()
+        try:
+            await owner.wait_ready(10)
+            seen = record_requests(sim)
+            await owner.resync()
+            await owner.wait_state(ConnectionState.DISCONNECTED, 5)
+            await owner.wait_ready(10)
+            assert ("zone", "get_configured") in seen
+        finally:
+            await owner.stop()

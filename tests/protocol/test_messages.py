@@ -262,3 +262,13 @@ def test_reason_for_known_and_unknown_codes() -> None:
     assert reason_for(11002) == "id exists"
     assert reason_for(12345) == "panel error 12345"
     assert json.loads(dumps({"reason": reason_for(11027)}))["reason"]
+
+
+def test_numeric_string_error_code_is_still_an_error() -> None:
+    from e27bridge.protocol.messages import route_message
+
+    message = route_message(
+        {"seq": 3, "zone": {"set_status": {"zone_id": 1, "error_code": "11008"}}}
+    )
+    assert message.error_code == 11008
+    assert not message.ok

@@ -72,8 +72,10 @@ def decode_envelope(key: bytes, frame: Frame) -> Envelope:
 class EnvelopeCounter:
     """Outbound envelope seq: 1 after HELLO, +1 per frame, wraps from 2^31-1 back to 1."""
 
-    def __init__(self) -> None:
-        self._next = 1
+    def __init__(self, start: int = 1) -> None:
+        if not 1 <= start <= SEQ_MAX:
+            raise ValueError("envelope seq must be in 1..2^31-1")
+        self._next = start
 
     def next(self) -> int:
         value = self._next

@@ -94,7 +94,11 @@ class Inbound:
 def _error_fields(*objs: dict[str, Any]) -> tuple[int, str | None]:
     code = 0
     for obj in objs:
-        candidate = _int(obj.get("error_code"))
+        raw = obj.get("error_code")
+        # Fail closed: a numeric string is still an error code.
+        candidate = (
+            int(raw) if isinstance(raw, str) and raw.isascii() and raw.isdigit() else _int(raw)
+        )
         if candidate:
             code = candidate
             break
