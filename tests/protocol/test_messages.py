@@ -265,8 +265,6 @@ def test_reason_for_known_and_unknown_codes() -> None:
 
 
 def test_numeric_string_error_code_is_still_an_error() -> None:
-    from e27bridge.protocol.messages import route_message
-
     message = route_message(
         {"seq": 3, "zone": {"set_status": {"zone_id": 1, "error_code": "11008"}}}
     )
