@@ -28,9 +28,9 @@ from e27bridge.panel.commands import (
     CommandResult,
     Outcome,
 )
-from e27bridge.panel.events import ConnectionChanged, EngineEvent, SnapshotReplaced
+from e27bridge.panel.events import ConnectionChanged, SnapshotReplaced
 from e27bridge.panel.planning import plan_command
-from e27bridge.panel.queue import Priority, QueueResult, QueueSettings, RequestQueue
+from e27bridge.panel.queue import Priority, QueueSettings, RequestQueue
 from e27bridge.panel.reducer import Reduction, apply_message
 from e27bridge.panel.session import HelloFailed, Session, SessionTimeouts
 from e27bridge.panel.state import (
@@ -418,8 +418,6 @@ class PanelOwner:
             return  # late traffic of a retired session
         if message.domain == "authenticate" and message.session_id and not message.error_code:
             session.adopt_session_id(message.session_id)
-        elif message.session_id and message.kind is MessageKind.BROADCAST:
-            pass  # broadcasts carry the panel's view; requests keep the adopted id
         self.queue.on_message(message)
         if not self._ready:
             return
@@ -501,10 +499,8 @@ class PanelOwner:
         if old is state:
             return
         self._snapshot = replace(self._snapshot, connection=state)
-        events: list[EngineEvent] = [ConnectionChanged(self.panel_id, old, state, reason)]
-        events.append(SnapshotReplaced(self.panel_id, self._snapshot))
-        for event in events:
-            self._bus.publish(event)
+        self._bus.publish(ConnectionChanged(self.panel_id, old, state, reason))
+        self._bus.publish(SnapshotReplaced(self.panel_id, self._snapshot))
 
     def _update_health(self) -> None:
         queue = self._queue
@@ -519,13 +515,8 @@ class PanelOwner:
             self._bus.publish(SnapshotReplaced(self.panel_id, self._snapshot))
 
     def _background_read(self, spec: requests.RequestSpec) -> None:
-        future = self.queue.enqueue(spec, Priority.BACKGROUND)
-        future.add_done_callback(lambda f: self._apply_result(f.result()))
-
-    def _apply_result(self, result: QueueResult) -> None:
-        # Replies are applied by _on_message already; nothing more to do here, but the
-        # callback keeps the future observed so failures are not reported as unhandled.
-        del result
+        """Queue a re-read; its reply updates the state through ``_on_message``."""
+        self.queue.enqueue(spec, Priority.BACKGROUND)
 
     # --- commands -------------------------------------------------------------------
 
