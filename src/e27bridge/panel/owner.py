@@ -221,15 +221,20 @@ class PanelOwner:
                     continue  # one quick retry, then rediscovery by MAC with backoff
                 await asyncio.sleep(self._backoff(failures - 1))
                 continue
-            failures = 0
-            self._streak_warned = False
             assert self._session_ended is not None
             await self._session_ended.wait()
+            was_ready, self._ready = self._ready, False
             await self._retire()
             self._reconnects += 1
-            self._ready = False
             self._set_connection(ConnectionState.DISCONNECTED, self._last_error)
             log.info("connection_lost", panel=self.panel_id, reason=self._last_error)
+            if was_ready:
+                failures = 0
+                self._streak_warned = False
+            else:  # the session died before it was ready: back off like a failed connect
+                failures += 1
+                self._failure(self._last_error or "session ended during bootstrap")
+                await asyncio.sleep(self._backoff(failures))
 
     async def _first_link(self, failures: int) -> bool:
         """Link once with configured credentials; False to retry later or stop."""
