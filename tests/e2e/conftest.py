@@ -162,6 +162,10 @@ class InProcessDaemon:
 
     async def start(self) -> None:
         self.task = asyncio.create_task(self.daemon.run(), name="e2e-daemon")
+        await asyncio.sleep(0)  # run() installs its SIGTERM/SIGINT handlers...
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)  # ...which belong to pytest here
 
     async def stop(self) -> int | None:
         if self.task is None:
@@ -204,6 +208,15 @@ class Stack:
     async def wait_ready(self, start: int = 0, timeout: float = 15) -> None:
         """The panel device is ``ready`` again (after ``start``, a listener mark)."""
         await self.value(f"{H}/$state", b"ready", start, timeout)
+
+    async def restart_daemon(self) -> None:
+        """Stop the daemon and start a new one on the same config and state directory."""
+        assert await self.daemon.stop() == 0
+        if isinstance(self.daemon, SubprocessDaemon):
+            self.daemon = SubprocessDaemon(self.config_path, self.daemon.log_path)
+        else:
+            self.daemon = InProcessDaemon(load_config(self.config_path, env={}))
+        await self.daemon.start()
 
     async def replace_panel(self, config: SimulatorConfig) -> Simulator:
         """The panel restarts with ``config`` (e.g. another inventory): same MAC, same ports,

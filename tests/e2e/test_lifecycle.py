@@ -149,3 +149,34 @@ async def test_panel_down_makes_entities_unavailable_and_back(stack: StackFactor
         assert tree[f"{H}/$state"] == b"ready"
         assert not [t for t in tree if "/$alert/" in t]
         assert homie_errors(tree, "e27bridge") == []
+
+
+async def test_zone_removed_while_the_bridge_was_down_leaves_no_ghosts(
+    stack: StackFactory,
+) -> None:
+    async with stack() as s:
+        gone = 16
+        await s.daemon.stop()
+        zones = tuple(z for z in sim_config().inventory.zones if z.id != gone)
+        await s.replace_panel(sim_config(zones=zones))
+        # more leftovers of an earlier run: an alert, a property and a $target nobody has now
+        stale = [f"{H}/$alert/ac-fail", f"{H}/zone-1/colour", f"{H}/zone-1/open/$target"]
+        for topic in stale:
+            await s.send(topic, "old", retain=True)
+        mark = s.listener.mark()
+        await s.restart_daemon()
+        await s.wait_ready(mark)
+        await s.listener.wait_for(
+            lambda m: (
+                m.topic == HASS_CONFIG
+                and m.json()["components"].get(f"zone-{gone}") == {"platform": "binary_sensor"}
+            ),
+            start=mark,
+        )
+        for topic in stale:
+            await s.listener.wait_topic(topic, b"", start=mark)
+        tree = await retained_tree(s.broker.port)
+        assert f"zone-{gone}" not in json.loads(tree[f"{H}/$description"])["nodes"]
+        assert not [t for t in tree if t.startswith(f"{H}/zone-{gone}/") or t in stale]
+        assert homie_errors(tree, "e27bridge") == []
+        assert tree[f"{H}/zone-1/open"] == b"false"  # live values stay

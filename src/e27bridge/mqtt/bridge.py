@@ -91,6 +91,7 @@ class MqttBridge:
                 self._t.bridge_request_filter,
                 self._t.hass_config_filter,
                 *sorted(self._birth_topics),
+                *self._retained_homie_filters(sorted(panels)),
             ],
             on_connect=self._on_connect,
             on_message=self._on_message,
@@ -136,6 +137,7 @@ class MqttBridge:
         self._homie_lock = asyncio.Lock()
         self._hass_lock = asyncio.Lock()
         self._birth_task: asyncio.Task[None] | None = None
+        self._ghost_checks: dict[str, asyncio.Task[None]] = {}
         self.republished = asyncio.Event()  # set after every full republish (tests, health)
 
     @property
@@ -198,11 +200,40 @@ class MqttBridge:
             if message.payload == b"online":
                 self._schedule_birth_republish()
             return
+        if message.retain and self._learn_homie(topic, message.payload):
+            return
         panel_id = self._t.parse_hass_config(topic)
         if panel_id in self._hass and message.retain:
             payload = message.payload if isinstance(message.payload, bytes) else b""
             async with self._hass_lock:
                 await self._hass[panel_id].learn_retained(payload)
+
+    def _retained_homie_filters(self, panel_ids: list[str]) -> list[str]:
+        """Values, alerts and ``$target`` of our panel devices, to find ghosts on connect.
+
+        None of them overlaps the ``/set`` filter, so no broker delivers a command twice.
+        """
+        filters: list[str] = []
+        for pid in panel_ids:
+            device = self._t.device(pid)
+            filters += [f"{device}/+/+", f"{device}/+/+/$target"]
+        return filters
+
+    def _learn_homie(self, topic: str, payload: Any) -> bool:
+        """A retained topic under one of our panel devices; ghosts are cleared in a task of
+        their own so the message loop never waits for the publishing lock."""
+        for pid, homie in self._homie.items():
+            if topic.startswith(self._t.device(pid) + "/"):
+                due = homie.learn_retained(topic, payload if isinstance(payload, bytes) else b"")
+                if due and pid not in self._ghost_checks:
+                    self._ghost_checks[pid] = asyncio.create_task(self._clear_ghosts(pid))
+                return True
+        return False
+
+    async def _clear_ghosts(self, panel_id: str) -> None:
+        async with self._homie_lock:
+            self._ghost_checks.pop(panel_id, None)
+            await self._homie[panel_id].clear_ghosts()
 
     def _schedule_birth_republish(self) -> None:
         if self._birth_task is not None and not self._birth_task.done():
@@ -249,6 +280,8 @@ class MqttBridge:
         """Clean shutdown: Homie ``disconnected`` (root and panels), ``bridge/state`` offline."""
         if self._birth_task is not None:
             self._birth_task.cancel()
+        for task in self._ghost_checks.values():
+            task.cancel()
         with contextlib.suppress(Exception):
             async with asyncio.timeout(GOODBYE_TIMEOUT):
                 await self._goodbye_messages()

@@ -143,6 +143,7 @@ class HomiePanel:
         self._alerts: dict[str, str] = {}
         self._target_used: set[tuple[str, str]] = set()
         self._pending_target: dict[tuple[str, str], bytes] = {}
+        self._found: set[str] = set()  # retained topics seen on the broker, not yet judged
 
     # -- lifecycle -------------------------------------------------------------------------
     async def publish_all(self, snapshot: PanelSnapshot) -> None:
@@ -171,6 +172,8 @@ class HomiePanel:
             )
         await self._publish_values(snapshot)
         await self._sync_alerts(snapshot)
+        if target_state == "ready":
+            await self.clear_ghosts()
         await self._set_state(target_state)
 
     async def remove(self) -> None:
@@ -183,6 +186,18 @@ class HomiePanel:
         await self._sink.publish(self._t.description(self.panel_id), b"")
         self._cache.clear()
         self._alerts.clear()
+
+    def learn_retained(self, topic: str, payload: bytes) -> bool:
+        """A retained topic under this device found on the broker (maybe from an earlier run).
+
+        Once the device is ``ready``, such topics that the current ``$description`` does not
+        have are cleared (:meth:`clear_ghosts`), so a node removed while the bridge was down
+        leaves no ghosts. True when that check is due now.
+        """
+        if not payload or not topic.startswith(self._t.device(self.panel_id) + "/"):
+            return False
+        self._found.add(topic)
+        return self._state == "ready"
 
     # -- $target ---------------------------------------------------------------------------
     async def accepted(self, node: str, prop: str, payload: bytes) -> None:
@@ -245,6 +260,28 @@ class HomiePanel:
                 self._pending_target.pop((node, prop), None)
                 await self._sink.publish(self._t.target(self.panel_id, node, prop), b"")
             log.info("homie_topic_removed", panel=self.panel_id, topic=topic)
+
+    async def clear_ghosts(self) -> None:
+        """Clear the retained topics found on the broker that are not ours (any more)."""
+        found, self._found = self._found, set()
+        for topic in sorted(found):
+            if self._stale(topic):
+                await self._sink.publish(topic, b"")
+                log.info("homie_ghost_removed", panel=self.panel_id, topic=topic)
+
+    def _stale(self, topic: str) -> bool:
+        if self._structure is None:
+            return False
+        parts = topic[len(self._t.device(self.panel_id)) + 1 :].split("/")
+        if len(parts) == 2 and parts[0] == "$alert":
+            return parts[1] not in self._alerts
+        if len(parts) == 2 or (len(parts) == 3 and parts[2] == "$target"):
+            node = self._structure["nodes"].get(parts[0], {})
+            spec = node.get("properties", {}).get(parts[1])
+            if spec is None or spec.get("retained", True) is False:
+                return True
+            return len(parts) == 3 and not spec.get("settable", False)
+        return False  # not a topic this publisher owns
 
     async def _sync_alerts(self, snapshot: PanelSnapshot) -> None:
         wanted: dict[str, str] = {}
