@@ -43,7 +43,32 @@ async def test_retained_tree_matches_golden_and_validates(stack: StackFactory) -
         everything = b"\n".join(tree.values()).decode("utf-8", "replace")
         assert not [secret for secret in SECRETS if secret in everything]
         golden.check("small-profile", golden.normalise(tree, run_values(s)))
+    # SIGTERM: a clean goodbye, so every entity is unavailable in HA (availability topics)
+    tree = await retained_tree(s.broker.port, settle=0.2)
+    assert tree["e27bridge/bridge/state"] == b'{"state": "offline"}'
+    assert tree["homie/5/e27bridge/$state"] == b"disconnected"
+    assert tree[f"{H}/$state"] == b"disconnected"
     assert isinstance(s.daemon, SubprocessDaemon)
     log = s.daemon.log()
     assert not [secret for secret in SECRETS if secret in log]
     assert '"event": "daemon_stopped"' in log
+
+
+async def test_killed_daemon_leaves_wills_and_restarts_without_linking_again(
+    stack: StackFactory,
+) -> None:
+    async with stack(subprocess=True) as s:
+        assert isinstance(s.daemon, SubprocessDaemon)
+        key_file = s.state_dir / "links" / f"{s.sim.mac}.json"
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        assert ACCESS_CODE not in key_file.read_text() and PASSPHRASE not in key_file.read_text()
+        mark = s.listener.mark()
+        s.daemon.kill()
+        await s.value("homie/5/e27bridge/$state", b"lost", mark)
+        await s.value("e27bridge/bridge/state", b'{"state": "offline"}', mark)
+        mark = s.listener.mark()
+        await s.restart_daemon()
+        await s.value("homie/5/e27bridge/$state", b"ready", mark)
+        await s.value("e27bridge/bridge/state", b'{"state": "online"}', mark)
+        await s.wait_ready(mark)
+        assert s.sim.stats.links_made == 1  # the stored keys were used, no second link
