@@ -180,6 +180,9 @@ class MqttConnection:
             try:
                 await self._session()
             except (aiomqtt.MqttError, TimeoutError, OSError) as exc:
+                if self._stopping.is_set():
+                    log.info("mqtt_closed", host=self._s.host, port=self._s.port)
+                    break
                 log.warning(
                     "mqtt_disconnected",
                     host=self._s.host,

@@ -267,6 +267,7 @@ class RequestQueue:
             self._after_loss(item, f"send failed: {exc}")
             return
         self.sent_total += 1
+        log.debug("request_sent", route=item.spec.route, seq=seq, attempt=item.attempts)
         ended = await self._await_end()
         self._ended = None
         if ended.reason is EndReason.REPLY:
@@ -344,6 +345,12 @@ class RequestQueue:
             item.expiry.cancel()
         if not item.future.done():
             item.future.set_result(result)
+            log.debug(
+                "request_done",
+                route=item.spec.route,
+                outcome=result.outcome.value,
+                code=result.code,
+            )
 
     def _drain(self) -> list[_Item]:
         items = list(itertools.chain.from_iterable(self._pending))
