@@ -74,7 +74,9 @@ def sim_config(**inventory_changes: Any) -> SimulatorConfig:
     return config
 
 
-def daemon_toml(broker: Broker, sim: Simulator, state_dir: Path) -> str:
+def daemon_toml(
+    broker: Broker, sim: Simulator, state_dir: Path, command_max_age: float = 10.0
+) -> str:
     return f"""
 [mqtt]
 host = "127.0.0.1"
@@ -93,6 +95,7 @@ format = "json"
 [queue]
 min_interval = 0.0
 request_timeout = 2.0
+command_max_age = {command_max_age}
 
 [[panels]]
 id = "{PANEL}"
@@ -269,13 +272,16 @@ def stack(broker: Broker, tmp_path: Path) -> StackFactory:
 
     @contextlib.asynccontextmanager
     async def start(
-        *, subprocess: bool = False, config: SimulatorConfig | None = None
+        *,
+        subprocess: bool = False,
+        config: SimulatorConfig | None = None,
+        command_max_age: float = 10.0,
     ) -> AsyncIterator[Stack]:
         state_dir = tmp_path / "state"
         state_dir.mkdir(exist_ok=True)
         async with run_simulator(config or sim_config()) as sim:
             config_path = tmp_path / "config.toml"
-            config_path.write_text(daemon_toml(broker, sim, state_dir))
+            config_path.write_text(daemon_toml(broker, sim, state_dir, command_max_age))
             daemon: DaemonRunner
             if subprocess:
                 daemon = SubprocessDaemon(config_path, tmp_path / "daemon.log")

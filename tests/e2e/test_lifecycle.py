@@ -180,3 +180,20 @@ async def test_zone_removed_while_the_bridge_was_down_leaves_no_ghosts(
         assert not [t for t in tree if t.startswith(f"{H}/zone-{gone}/") or t in stale]
         assert homie_errors(tree, "e27bridge") == []
         assert tree[f"{H}/zone-1/open"] == b"false"  # live values stay
+
+
+async def test_command_for_a_panel_that_stays_down_expires(stack: StackFactory) -> None:
+    async with stack(command_max_age=0.5) as s:
+        port = s.sim.port
+        mark = s.listener.mark()
+        await s.sim.server.stop_listening("panel_down")
+        await s.value(f"{H}/$state", b"disconnected", mark)
+        _, result = await s.command(f"{H}/output-1/on/set", "true")
+        assert result["status"] == "expired", result
+        back = s.listener.mark()
+        await s.sim.server.listen(port)
+        await s.wait_ready(back, timeout=10)
+        await asyncio.sleep(0.3)
+        tree = await retained_tree(s.broker.port)
+        assert tree[f"{H}/output-1/on"] == b"false"  # the expired command never ran
+        assert tree[f"{H}/output-1/on/$target"] == b"false"  # back to the real value
