@@ -9,7 +9,7 @@ import json
 from .conftest import RESPONSE, WRONG_PIN, H, Stack, StackFactory
 
 # (topic under the panel device, payload, reason) - each is answered `invalid` by the bridge
-INVALID = [
+INVALID: list[tuple[str, str | bytes, str]] = [
     ("area-1/command", "{not json", "invalid_json"),
     ("area-1/command", "[1, 2]", "invalid_json"),
     ("area-1/command", '{"action": "arm_night", "code": "1"}', "unknown_action"),
