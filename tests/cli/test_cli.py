@@ -122,6 +122,14 @@ def test_unknown_subcommand_or_option_exits_2() -> None:
     assert cli("link", "--access-code", "1234").returncode == 2  # never on the command line
 
 
+def test_link_with_incomplete_stdin_is_a_usage_error(panel: Panel, tmp_path: Path) -> None:
+    result = cli(
+        "link", *panel_args(panel), "--state-dir", str(tmp_path), "--stdin", stdin="only-one\n"
+    )
+    assert result.returncode == 2
+    assert "two lines" in result.stderr
+
+
 def test_version() -> None:
     result = cli("version")
     assert result.returncode == 0
@@ -142,6 +150,7 @@ def test_link_writes_a_private_key_file_and_prints_no_secret(panel: Panel, tmp_p
     key_file = state / "links" / f"{panel.mac}.json"
     assert f"keys stored in {key_file}" in result.stdout
     assert f'mac = "{":".join(panel.mac[i : i + 2] for i in range(0, 12, 2))}"' in result.stdout
+    assert f"discovery_port = {panel.discovery_port}" in result.stdout  # not the default 2362
 
     stored = json.loads(key_file.read_text())
     assert stored["mac"] == panel.mac

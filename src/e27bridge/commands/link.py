@@ -38,11 +38,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=10.0)
 
 
+class UsageError(ValueError):
+    """The command line or its input is incomplete (exit code 2)."""
+
+
 def _secrets(args: argparse.Namespace) -> tuple[str, str]:
     if args.stdin:
         lines = sys.stdin.read().splitlines()
         if len(lines) < 2:
-            raise ValueError("--stdin needs two lines: access code, then passphrase")
+            raise UsageError("--stdin needs two lines: access code, then passphrase")
         return lines[0].strip(), lines[1].rstrip("\n")
     code = os.environ.get(ACCESS_CODE_ENV) or getpass.getpass("Access code: ")
     phrase = os.environ.get(PASSPHRASE_ENV) or getpass.getpass("Passphrase: ")
@@ -59,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
             return 2
     try:
         return asyncio.run(_link(args, KeyStore(state_dir)))
+    except UsageError as exc:
+        print(f"link: {exc}", file=sys.stderr)
+        return 2
     except (E27Error, OSError, ValueError) as exc:
         print(f"link failed: {exc}", file=sys.stderr)
         return 1
@@ -69,7 +76,7 @@ async def _link(args: argparse.Namespace, store: KeyStore) -> int:
     host, port = args.host, args.port
     print("looking for the panel ...", flush=True)
     targets = [(host or "255.255.255.255", args.discovery_port)]
-    panels = await discover(targets, timeout=3.0, want_mac=mac)
+    panels = await discover(targets, timeout=3.0, want_mac=mac, first_only=host is not None)
     if host is None and len(panels) != 1:
         print(f"found {len(panels)} panels; name one with --mac or --host", file=sys.stderr)
         return 1
@@ -92,4 +99,6 @@ async def _link(args: argparse.Namespace, store: KeyStore) -> int:
     print(f"linked; keys stored in {store.link_path(mac)}")
     print("add this panel to the config file:\n")
     print(f'[[panels]]\nmac = "{format_mac(mac)}"\nhost = "{host}"\nport = {port}')
+    if args.discovery_port != DISCOVERY_PORT:
+        print(f"discovery_port = {args.discovery_port}")
     return 0
