@@ -64,17 +64,36 @@ def normalise(tree: Mapping[str, bytes], run_values: Mapping[Any, str]) -> dict[
     return out
 
 
+def _leaf_differences(expected: Any, actual: Any, path: str) -> list[str]:
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        out: list[str] = []
+        for key in sorted(set(expected) | set(actual), key=str):
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in actual:
+                out.append(f"{sub}: missing")
+            elif key not in expected:
+                out.append(f"{sub}: unexpected {actual[key]!r}"[:200])
+            else:
+                out += _leaf_differences(expected[key], actual[key], sub)
+        return out
+    if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
+        out = []
+        for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
+            out += _leaf_differences(e, a, f"{path}[{i}]")
+        return out
+    if expected != actual:
+        return [f"{path}: expected {expected!r}, got {actual!r}"[:300]]
+    return []
+
+
 def differences(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> list[str]:
+    """One line per difference, with the JSON path inside the payload where it differs."""
     lines = [f"missing topic {t}" for t in sorted(set(expected) - set(actual))]
     lines += [
         f"unexpected topic {t}: {actual[t]!r}"[:300] for t in sorted(set(actual) - set(expected))
     ]
     for topic in sorted(set(expected) & set(actual)):
-        if expected[topic] != actual[topic]:
-            lines.append(
-                f"changed {topic}:\n  expected {expected[topic]!r}"[:400]
-                + f"\n  actual   {actual[topic]!r}"[:400]
-            )
+        lines += [f"{topic} {d}" for d in _leaf_differences(expected[topic], actual[topic], "")]
     return lines
 
 
