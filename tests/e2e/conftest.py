@@ -75,8 +75,13 @@ def sim_config(**inventory_changes: Any) -> SimulatorConfig:
 
 
 def daemon_toml(
-    broker: Broker, sim: Simulator, state_dir: Path, command_max_age: float = 10.0
+    broker: Broker,
+    sim: Simulator,
+    state_dir: Path,
+    command_max_age: float = 10.0,
+    link: bool = True,
 ) -> str:
+    credentials = f'access_code = "{ACCESS_CODE}"\npassphrase = "{PASSPHRASE}"' if link else ""
     return f"""
 [mqtt]
 host = "127.0.0.1"
@@ -103,8 +108,7 @@ mac = "{sim.mac}"
 host = "127.0.0.1"
 port = {sim.port}
 discovery_port = {sim.discovery_port}
-access_code = "{ACCESS_CODE}"
-passphrase = "{PASSPHRASE}"
+{credentials}
 """
 
 
@@ -276,12 +280,13 @@ def stack(broker: Broker, tmp_path: Path) -> StackFactory:
         subprocess: bool = False,
         config: SimulatorConfig | None = None,
         command_max_age: float = 10.0,
+        link: bool = True,
     ) -> AsyncIterator[Stack]:
         state_dir = tmp_path / "state"
         state_dir.mkdir(exist_ok=True)
         async with run_simulator(config or sim_config()) as sim:
             config_path = tmp_path / "config.toml"
-            config_path.write_text(daemon_toml(broker, sim, state_dir, command_max_age))
+            config_path.write_text(daemon_toml(broker, sim, state_dir, command_max_age, link))
             daemon: DaemonRunner
             if subprocess:
                 daemon = SubprocessDaemon(config_path, tmp_path / "daemon.log")
@@ -291,8 +296,9 @@ def stack(broker: Broker, tmp_path: Path) -> StackFactory:
                 s = Stack(broker, sim, listener, config_path, state_dir, daemon)
                 await daemon.start()
                 try:
-                    await s.wait_ready()
-                    await listener.wait_topic(HASS_CONFIG, timeout=5)
+                    if link:
+                        await s.wait_ready()
+                        await listener.wait_topic(HASS_CONFIG, timeout=5)
                     yield s
                 finally:
                     code = await s.daemon.stop()

@@ -197,3 +197,23 @@ async def test_command_for_a_panel_that_stays_down_expires(stack: StackFactory) 
         tree = await retained_tree(s.broker.port)
         assert tree[f"{H}/output-1/on"] == b"false"  # the expired command never ran
         assert tree[f"{H}/output-1/on/$target"] == b"false"  # back to the real value
+
+
+async def test_unlinked_panel_reports_link_required_and_refuses_commands(
+    stack: StackFactory,
+) -> None:
+    async with stack(link=False) as s:  # no keys stored, no credentials configured
+        await s.listener.wait_topic(f"{H}/$alert/link-required", timeout=10)
+        await s.value("homie/5/e27bridge/$state", b"ready", 0)
+        info = await s.listener.wait_for(
+            lambda m: m.topic == f"{BASE}/info" and m.json()["panels"][0]["link_required"],
+            timeout=5,
+        )
+        assert info.json()["panels"][0]["state"] == "link_required"
+        tree = await retained_tree(s.broker.port)
+        assert tree[f"{H}/$state"] == b"disconnected"
+        assert homie_errors(tree, "e27bridge") == []
+        _, result = await s.command(f"{H}/output-1/on/set", "true")
+        # the inventory was never read, so the bridge knows no such entity yet
+        assert result["status"] == "invalid" and result["error"]["reason"] == "unknown_entity"
+        assert s.sim.stats.sessions_opened == 0 and s.sim.stats.links_made == 0
