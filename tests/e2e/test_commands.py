@@ -7,6 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
 from .conftest import PIN, RESPONSE, H, Stack, StackFactory
 
 OK = {"status": "ok", "error": None}
@@ -80,3 +84,21 @@ async def test_every_command_kind_end_to_end(stack: StackFactory) -> None:
         assert len(s.listener.on(RESPONSE)) == 15
         published = [m for m in s.listener.messages[start:] if not m.topic.endswith("/set")]
         assert not [m.topic for m in published if str(PIN).encode() in m.payload]
+
+
+async def test_mqtt5_response_topic_gets_the_same_result_correlated(
+    stack: StackFactory,
+) -> None:
+    async with stack() as s:
+        props = Properties(PacketTypes.PUBLISH)
+        props.ResponseTopic = "client/e2e/replies"
+        props.CorrelationData = b"corr-42"
+        mark = s.listener.mark()
+        port = s.broker.port
+        async with aiomqtt.Client("127.0.0.1", port, protocol=aiomqtt.ProtocolVersion.V5) as c:
+            await c.publish(f"{H}/lock-1/locked/set", "false", qos=1, properties=props)
+        result = await s.listener.wait_topic(RESPONSE, start=mark)
+        reply = await s.listener.wait_topic("client/e2e/replies", start=mark)
+        assert reply.json() == result.json() and result.json()["status"] == "ok"
+        assert reply.properties.CorrelationData == b"corr-42"
+        await s.value(f"{H}/lock-1/locked", b"false", mark)
