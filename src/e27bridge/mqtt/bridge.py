@@ -259,9 +259,12 @@ class MqttBridge:
                 log.exception("mqtt_feature_failed", handler=handler.__name__)
 
     async def _homie_event(self, event: EngineEvent) -> None:
-        if isinstance(event, SnapshotReplaced | ConnectionChanged):
+        # The snapshot carried by the event, not the latest one: a consumer that lags must
+        # still walk through every $state (init while bootstrapping, then ready).
+        if isinstance(event, SnapshotReplaced):
+            view = self._overrides[event.panel_id].apply(event.snapshot)
             async with self._homie_lock:
-                await self._homie[event.panel_id].sync(self._view(event.panel_id))
+                await self._homie[event.panel_id].sync(view)
 
     async def _hass_event(self, event: EngineEvent) -> None:
         if isinstance(event, SnapshotReplaced | ConnectionChanged):
