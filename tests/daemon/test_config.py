@@ -233,6 +233,10 @@ def test_default_config_path_follows_environment() -> None:
             "panels[0].passphrase_file: cannot read /nonexistent/p",
         ),
         (
+            f'[[panels]]\nmac = "{MAC}"\nbypass_code = "12ab"\n',
+            "panels[0].bypass_code: must be 1 to 6 digits without a leading zero",
+        ),
+        (
             f'[[panels]]\nmac = "{MAC}"\n[panels.entities.zone-x]\nname = "a"\n',
             "panels[0].entities.zone-x: not an entity id",
         ),

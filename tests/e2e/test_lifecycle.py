@@ -94,7 +94,7 @@ async def test_zone_removed_from_the_panel_is_removed_everywhere(stack: StackFac
             start=mark,
         )
         components = config.json()["components"]
-        assert components[f"zone-{gone}-bypass"] == {"platform": "switch"}
+        assert f"zone-{gone}-bypass" not in components  # no bypass_code configured
         assert components["zone-15"]["platform"] == "binary_sensor"
         tree = await retained_tree(s.broker.port)
         assert not [t for t in tree if t.startswith(f"{H}/zone-{gone}/")]

@@ -7,6 +7,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 import aiomqtt
 import pytest
@@ -47,23 +48,23 @@ class Rig:
     listener: Listener
 
 
-def make_config(coalesce_ms: int = 0) -> Config:
+def make_config(coalesce_ms: int = 0, bypass_code: str | None = None) -> Config:
+    panel: dict[str, Any] = {
+        "id": PANEL,
+        "mac": MAC,
+        "entities": {"zone-2": {"device_class": "window", "name": "Hall motion"}},
+    }
+    if bypass_code is not None:
+        panel["bypass_code"] = bypass_code
     return Config.model_validate(
-        {
-            "bridge": {"ha_republish_delay": 0.05, "coalesce_ms": coalesce_ms},
-            "panels": [
-                {
-                    "id": PANEL,
-                    "mac": MAC,
-                    "entities": {"zone-2": {"device_class": "window", "name": "Hall motion"}},
-                }
-            ],
-        }
+        {"bridge": {"ha_republish_delay": 0.05, "coalesce_ms": coalesce_ms}, "panels": [panel]}
     )
 
 
 @contextlib.asynccontextmanager
-async def rig(broker: Broker, coalesce_ms: int = 0) -> AsyncIterator[Rig]:
+async def rig(
+    broker: Broker, coalesce_ms: int = 0, bypass_code: str | None = None
+) -> AsyncIterator[Rig]:
     bus = EventBus()
     panel = FakePanel(snapshot(PANEL), bus)
     settings = ConnectionSettings(
@@ -73,7 +74,9 @@ async def rig(broker: Broker, coalesce_ms: int = 0) -> AsyncIterator[Rig]:
         max_backoff=0.2,
         connect_timeout=2.0,
     )
-    bridge = MqttBridge(FakeDirectory([panel], bus), make_config(coalesce_ms), settings=settings)
+    bridge = MqttBridge(
+        FakeDirectory([panel], bus), make_config(coalesce_ms, bypass_code), settings=settings
+    )
     async with Listener(broker.port) as listener:
         task = asyncio.create_task(bridge.run())
         await asyncio.wait_for(bridge.republished.wait(), 5)
@@ -223,6 +226,21 @@ async def test_invalid_payloads_never_reach_the_panel(
         assert r.panel.submitted == []
 
 
+async def test_bypass_switch_uses_the_configured_code(broker: Broker) -> None:
+    async with rig(broker, bypass_code="2468") as r:
+        config = await r.listener.wait_topic(f"homeassistant/device/{PANEL}/config")
+        components = config.json()["components"]
+        assert components["zone-1-bypass"]["command_topic"] == f"{H}/zone-1/bypassed/set"
+        assert "zone-3-bypass" not in components  # a smoke zone gets no bypass switch
+        assert hass_errors(config.json()) == []
+        mark = r.listener.mark()
+        await send(broker.port, f"{H}/zone-1/bypassed/set", "true")
+        assert (await response(r, mark))["status"] == "ok"
+        assert r.panel.submitted == [BypassZone(1, True, 2468)]
+        everything = b"".join(m.payload for m in r.listener.messages)
+        assert b"2468" not in everything
+
+
 async def test_commands_of_every_kind_are_routed(broker: Broker) -> None:
     async with rig(broker) as r:
         cases = [
@@ -305,7 +323,7 @@ async def test_removed_zone_is_removed_everywhere(broker: Broker) -> None:
         message = await r.listener.wait_topic(f"homeassistant/device/{PANEL}/config", start=mark)
         config = message.json()
         assert config["components"]["zone-3"] == {"platform": "binary_sensor"}
-        assert config["components"]["zone-3-bypass"] == {"platform": "switch"}
+        assert "zone-3-bypass" not in config["components"]  # no bypass_code: no switches
         assert hass_errors(config) == []
         await r.listener.wait_topic(f"{H}/$state", b"ready", start=mark)
         tree = await retained_tree(broker.port)

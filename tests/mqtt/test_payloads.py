@@ -74,10 +74,20 @@ def test_unique_ids_are_stable_and_unique() -> None:
     ids = [c["unique_id"] for c in components.values()]
     assert len(ids) == len(set(ids))
     assert components["zone-1"]["unique_id"] == "e27_0011223344aa_zone_1"
-    assert components["zone-1-bypass"]["unique_id"] == "e27_0011223344aa_zone_1_bypass"
+    with_code = build(PanelOverrides(bypass_code=2468))["components"]
+    assert with_code["zone-1-bypass"]["unique_id"] == "e27_0011223344aa_zone_1_bypass"
     renamed = build(PanelOverrides(names={(EntityKind.ZONE, 1): "Back door"}))["components"]
     assert renamed["zone-1"]["unique_id"] == components["zone-1"]["unique_id"]
     assert renamed["zone-1"]["name"] == "Back door"
+
+
+def test_bypass_switches_only_with_a_code_and_never_for_life_safety_zones() -> None:
+    assert not [c for c in build()["components"] if c.endswith("-bypass")]
+    components = build(PanelOverrides(bypass_code=2468))["components"]
+    assert "zone-1-bypass" in components and "zone-2-bypass" in components
+    assert "zone-3-bypass" not in components  # smoke
+    assert "zone-4-bypass" not in components  # carbon monoxide
+    assert "2468" not in json.dumps(components)
 
 
 def test_availability_covers_bridge_and_panel() -> None:

@@ -263,13 +263,21 @@ class PanelConfig(_Model):
     access_code_file: Path | None = None
     passphrase: SecretStr | None = None
     passphrase_file: Path | None = None
+    bypass_code: SecretStr | None = None
+    bypass_code_file: Path | None = None
     entities: dict[EntityId, EntityOverride] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
     def _defaults(cls, data: Any, info: ValidationInfo) -> Any:
         data = _read_secret_files(
-            data, {"access_code": "access_code_file", "passphrase": "passphrase_file"}, info
+            data,
+            {
+                "access_code": "access_code_file",
+                "passphrase": "passphrase_file",
+                "bypass_code": "bypass_code_file",
+            },
+            info,
         )
         if isinstance(data, dict) and data.get("id") is None:
             try:
@@ -284,6 +292,10 @@ class PanelConfig(_Model):
         if (self.access_code is None) != (self.passphrase is None):
             missing = "passphrase" if self.passphrase is None else "access_code"
             raise _located(missing, "access_code and passphrase are needed together")
+        if self.bypass_code is not None:
+            code = self.bypass_code.get_secret_value()
+            if not (code.isascii() and code.isdigit() and 1 <= len(code) <= 6) or code[0] == "0":
+                raise _located("bypass_code", "must be 1 to 6 digits without a leading zero")
         return self
 
 

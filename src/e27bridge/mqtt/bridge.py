@@ -30,6 +30,7 @@ from e27bridge.mqtt.overrides import PanelOverrides
 from e27bridge.mqtt.topics import Topics
 from e27bridge.panel.api import PanelDirectory
 from e27bridge.panel.bus import Subscription
+from e27bridge.panel.commands import parse_pin
 from e27bridge.panel.events import ConnectionChanged, EngineEvent, PanelEvent, SnapshotReplaced
 from e27bridge.panel.state import ArmMode, EntityKind
 
@@ -59,7 +60,13 @@ def overrides_from_config(panel: PanelConfig) -> PanelOverrides:
             classes[key] = override.device_class
         if override.exclude:
             excluded.add(key)
-    return PanelOverrides(names=names, device_classes=classes, excluded=frozenset(excluded))
+    code = panel.bypass_code
+    return PanelOverrides(
+        names=names,
+        device_classes=classes,
+        excluded=frozenset(excluded),
+        bypass_code=parse_pin(code.get_secret_value()) if code is not None else None,
+    )
 
 
 class MqttBridge:

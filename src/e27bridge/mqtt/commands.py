@@ -170,8 +170,14 @@ def parse_command(
     prop: str,
     payload: bytes,
     arm_modes: tuple[ArmMode, ...],
+    *,
+    bypass_code: int | None = None,
 ) -> Parsed:
-    """One ``/set`` -> a validated command, or :class:`InvalidCommand`."""
+    """One ``/set`` -> a validated command, or :class:`InvalidCommand`.
+
+    ``bypass_code`` is the panel's configured code for the bypass switch, which cannot
+    carry a code of its own.
+    """
     node = nodes.get(node_id)
     if node is None or node.kind is None:
         raise InvalidCommand("unknown_entity", node_id)
@@ -185,8 +191,12 @@ def parse_command(
     if node.kind is EntityKind.ZONE and prop == "command":
         return _zone_command(node, payload)
     if node.kind is EntityKind.ZONE and prop == "bypassed":
-        _bool(payload)
-        raise InvalidCommand("code_required", "bypass needs a code: use zone-N/command")
+        bypassed = _bool(payload)
+        if bypass_code is None:
+            raise InvalidCommand(
+                "code_required", "no bypass_code configured: use zone-N/command with a code"
+            )
+        return Parsed(BypassZone(node.number, bypassed, bypass_code))
     parser = _PARSERS.get((node.kind, prop))
     if parser is None:  # pragma: no cover - every settable property has a parser
         raise InvalidCommand("not_settable", f"{node_id}/{prop}")
@@ -278,7 +288,9 @@ class CommandRouter:
         homie = self._homie.get(panel_id)
         target = False
         try:
-            parsed = parse_command(nodes, node_id, prop, payload, self._arm_modes)
+            parsed = parse_command(
+                nodes, node_id, prop, payload, self._arm_modes, bypass_code=overrides.bypass_code
+            )
             transaction = parsed.transaction
             spec = nodes[node_id].property(prop)
             target = spec is not None and spec.retained and homie is not None

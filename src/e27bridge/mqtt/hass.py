@@ -76,6 +76,14 @@ def zone_device_class(definition: str | None) -> str | None:
     return next((cls for pattern, cls in _ZONE_CLASSES if re.search(pattern, name)), None)
 
 
+# Life-safety zones: a bypass switch for them is not offered (panels refuse or should).
+_NEVER_BYPASS = re.compile(r"FIRE|SMOKE|^CO$|CARBON|GAS|HEAT")
+
+
+def zone_bypassable(definition: str | None) -> bool:
+    return not (definition and _NEVER_BYPASS.search(definition.upper()))
+
+
 @dataclass(frozen=True, slots=True)
 class Origin:
     name: str = "e27bridge"
@@ -246,6 +254,8 @@ class ConfigBuilder:
         device_class = device_class or zone_device_class(zone.definition)
         if device_class:
             sensor["device_class"] = device_class
+        if self._overrides.bypass_code is None or not zone_bypassable(zone.definition):
+            return {nid: sensor}  # a switch cannot carry a code: only with a configured one
         bypass = {
             **self._common("switch", "zone", zone.id, f"{zone.name} bypass", "bypass"),
             **self._bool_switch(nid, "bypassed"),

@@ -28,6 +28,7 @@ class PanelOverrides:
     names: Mapping[EntityKey, str] = field(default_factory=_no_names)
     device_classes: Mapping[EntityKey, str] = field(default_factory=_no_names)
     excluded: frozenset[EntityKey] = frozenset()
+    bypass_code: int | None = field(default=None, repr=False)  # for the HA bypass switch
 
     def device_class(self, kind: EntityKind, number: int) -> str | None:
         return self.device_classes.get((kind, number))
