@@ -78,7 +78,7 @@ def root_description(bridge_id: str, children: list[str], version: int) -> dict[
     return {
         "homie": HOMIE,
         "version": version,
-        "name": f"e27bridge {bridge_id}",
+        "name": "e27bridge" if bridge_id == "e27bridge" else f"e27bridge {bridge_id}",
         "type": "e27-bridge",
         "children": children,
         "nodes": {},
