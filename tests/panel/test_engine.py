@@ -12,7 +12,16 @@ import dataclasses
 import pytest
 
 from e27bridge.panel.bus import EventBus
-from e27bridge.panel.commands import ArmArea, BypassZone, Outcome, SetOutput, parse_pin
+from e27bridge.panel.commands import (
+    ArmArea,
+    BarrierAction,
+    BypassZone,
+    OperateBarrier,
+    Outcome,
+    SetLight,
+    SetOutput,
+    parse_pin,
+)
 from e27bridge.panel.events import ConnectionChanged
 from e27bridge.panel.linking import link
 from e27bridge.panel.manager import DuplicatePanelError, PanelManager
@@ -22,7 +31,7 @@ from e27bridge.panel.state import AlarmPhase, ArmMode, ConnectionState
 from e27bridge.protocol import requests
 from e27bridge.protocol.identity import LinkKeys
 
-from .conftest import FAST_RECONNECT, IDENTITY, linked_owner, record_requests
+from .conftest import FAST_RECONNECT, IDENTITY, linked_owner, record_requests, sim_config
 
 PIN = 1234
 
@@ -412,5 +421,65 @@ async def test_resync_reads_inventory_again(simulator) -> None:  # type: ignore[
             await owner.wait_state(ConnectionState.DISCONNECTED, 5)
             await owner.wait_ready(10)
             assert ("zone", "get_configured") in seen
+        finally:
+            await owner.stop()
+
+
+async def test_zwave_busy_is_retried_with_backoff_but_barriers_never(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator(sim_config(zwave_busy_rate=1.0)) as sim:
+        owner = await linked_owner(sim)
+        await owner.start()
+        try:
+            await owner.wait_ready(10)
+            seen = record_requests(sim)
+            light = await owner.submit(SetLight(min(owner.snapshot.lights), 50))
+            assert light.outcome is Outcome.REJECTED and light.code == 11039
+            assert seen.count(("light", "set_status")) == 3  # first try + 2 retries
+            barrier = await owner.submit(
+                OperateBarrier(min(owner.snapshot.barriers), BarrierAction.OPEN)
+            )
+            assert barrier.outcome is Outcome.REJECTED and barrier.code == 11039
+            assert seen.count(("barrier", "set_status")) == 1  # at most once
+        finally:
+            await owner.stop()
+
+
+async def test_identical_pending_reads_share_one_request(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator() as sim:
+        owner = await linked_owner(sim)
+        await owner.start()
+        try:
+            await owner.wait_ready(10)
+            sim.set_faults(response_delay=0.2)
+            blocker = owner.queue.enqueue(requests.get_status("area", 1), Priority.NORMAL)
+            await asyncio.sleep(0.05)  # in flight now; the next two wait in the queue
+            seen = record_requests(sim)
+            first = owner.queue.enqueue(requests.get_status("zone", 1), Priority.NORMAL)
+            second = owner.queue.enqueue(requests.get_status("zone", 1), Priority.NORMAL)
+            results = await asyncio.gather(blocker, first, second)
+            assert all(r.ok for r in results)
+            assert seen.count(("zone", "get_status")) == 1
+        finally:
+            sim.clear_faults()
+            await owner.stop()
+
+
+async def test_new_host_hint_is_persisted_after_rediscovery(simulator) -> None:  # type: ignore[no-untyped-def]
+    saved: list[tuple[str, str, int]] = []
+
+    class Hints:
+        def save_host_hint(self, mac: str, host: str, port: int) -> None:
+            saved.append((mac, host, port))
+
+    async with simulator() as sim:
+        template = await linked_owner(sim)
+        owner = PanelOwner(template.settings, IDENTITY, template._link_keys, hints=Hints())
+        await owner.start()
+        try:
+            await owner.wait_ready(10)
+            new_port = await sim.move_to_port(0)
+            await owner.wait_state(ConnectionState.DISCONNECTED, 5)
+            await owner.wait_ready(15)
+            assert saved[-1] == (sim.mac, sim.host, new_port)
         finally:
             await owner.stop()

@@ -362,17 +362,15 @@ class PanelOwner:
             timeout=policy.verify_timeout,
             first_only=True,
         )
-        others = [r for r in replies if r.mac != self.mac]
-        if any(r.mac == self.mac for r in replies):
-            mine = next(r for r in replies if r.mac == self.mac)
-            self._port = mine.port
-            self._learn_identity(mine)
-            return
-        if others:
+        mine = next((r for r in replies if r.mac == self.mac), None)
+        if mine is not None:
+            self._found(mine)
+        elif replies:
             raise IdentityMismatchError(
-                f"{self._host} answers as {others[0].mac}, not {self.mac}; not connecting"
+                f"{self._host} answers as {replies[0].mac}, not {self.mac}; not connecting"
             )
-        log.debug("identity_unverified", panel=self.panel_id, host=self._host)
+        else:
+            log.debug("identity_unverified", panel=self.panel_id, host=self._host)
 
     async def _rediscover(self) -> None:
         targets = [(h, self.settings.discovery_port) for h in self.settings.broadcast]
@@ -387,16 +385,15 @@ class PanelOwner:
         )
         if not replies:
             raise TransportError(f"panel {self.mac} not found by discovery")
-        found = replies[0]
+        self._found(replies[0])
+
+    def _found(self, found: PanelAnnouncement) -> None:
+        """Our panel answered: keep where it is (persisted) and its name and serial."""
         if (found.host, found.port) != (self._host, self._port):
             log.info("panel_found", panel=self.panel_id, host=found.host, port=found.port)
             self._host, self._port = found.host, found.port
             if self._hints is not None:
                 self._hints.save_host_hint(self.mac, found.host, found.port)
-        self._learn_identity(found)
-
-    def _learn_identity(self, found: PanelAnnouncement) -> None:
-        """The panel's name and serial come only from its discovery reply."""
         name = found.name or self._snapshot.info.name
         serial = found.serial or self._snapshot.info.serial
         self._snapshot = replace(
