@@ -152,11 +152,11 @@ class SubprocessDaemon:
         if self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                await asyncio.wait_for(self.proc.wait(), 10)
+                await asyncio.wait_for(self.proc.wait(), 5)  # systemd's budget (issue 6)
             except TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
-                raise AssertionError("the daemon did not stop within 10 s of SIGTERM") from None
+                raise AssertionError("the daemon did not stop within 5 s of SIGTERM") from None
         return self.proc.returncode
 
     def log(self) -> str:
