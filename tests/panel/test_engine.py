@@ -483,3 +483,23 @@ async def test_new_host_hint_is_persisted_after_rediscovery(simulator) -> None: 
             assert saved[-1] == (sim.mac, sim.host, new_port)
         finally:
             await owner.stop()
+
+
+async def test_code_needing_a_privileged_session_authenticates_through_the_queue(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator(sim_config(codes_need_authenticate=True)) as sim:
+        owner = await linked_owner(sim)
+        await owner.start()
+        try:
+            await owner.wait_ready(10)
+            seen = record_requests(sim)
+            result = await owner.submit(ArmArea(1, ArmMode.ARMED_STAY, user_pin(sim)))
+            assert result.ok
+            assert seen[:3] == [
+                ("area", "set_arm_state"),  # 11008: not authorised yet
+                ("authenticate", None),  # the same code, through the same queue
+                ("area", "set_arm_state"),
+            ]
+            wrong = await owner.submit(ArmArea(1, ArmMode.DISARMED, parse_pin("999999")))
+            assert wrong.outcome is Outcome.REJECTED
+        finally:
+            await owner.stop()

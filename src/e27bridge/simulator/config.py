@@ -265,6 +265,9 @@ class Behaviour:
     check_session_id: bool = True  # answer 11036 to a wrong session_id
     idle_timeout: float = 0.0  # close silent connections after this (0 = never)
     auth_fail_code: int = 11037  # authenticate with an unknown PIN (protocol §20 item 5)
+    # Firmware where arming and bypass need an authenticated session (vendor permission
+    # document: per-user area rights); the reference arms without authenticate.
+    codes_need_authenticate: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.block_size <= 256:

@@ -153,6 +153,8 @@ def _parse_permissions(text: str) -> dict[str, dict[str, int]]:
 
 
 PERMISSIONS: dict[str, dict[str, int]] = _parse_permissions(_PERMISSION_TEXT)
+# Commands that carry a user code (arm/disarm, bypass).
+_CODE_COMMANDS = frozenset({("area", "set_arm_state"), ("zone", "set_status")})
 
 _ERROR_TEXT: dict[int, str] = {
     E.UNRECOGNIZED_CMD: "unrecognized command",
@@ -428,6 +430,8 @@ class SimulatedPanel:
         base = required - 4 if required > 4 else required
         if domain == "control" and command == "authenticate":
             base = 1  # authenticating is how a level-1 session gets a user level
+        if self.config.behaviour.codes_need_authenticate and (domain, command) in _CODE_COMMANDS:
+            base = max(base, 2)
         if auth.level < base:
             return self._domain_error(seq, domain, E.NOAUTH)
         if required > 4 and self._any_armed():
