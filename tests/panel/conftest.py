@@ -70,6 +70,17 @@ async def linked_owner(
     return PanelOwner(settings, IDENTITY, keys, bus=bus)
 
 
+@asynccontextmanager
+async def running(owner: PanelOwner) -> AsyncIterator[PanelOwner]:
+    """A started owner whose panel is ready; stopped on exit."""
+    await owner.start()
+    try:
+        await owner.wait_ready(10)
+        yield owner
+    finally:
+        await owner.stop()
+
+
 def record_requests(sim: Simulator) -> list[tuple[str, str | None]]:
     """Every (domain, command) the simulated panel handles from now on."""
     seen: list[tuple[str, str | None]] = []

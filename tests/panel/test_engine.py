@@ -31,7 +31,14 @@ from e27bridge.panel.state import AlarmPhase, ArmMode, ConnectionState
 from e27bridge.protocol import requests
 from e27bridge.protocol.identity import LinkKeys
 
-from .conftest import FAST_RECONNECT, IDENTITY, linked_owner, record_requests, sim_config
+from .conftest import (
+    FAST_RECONNECT,
+    IDENTITY,
+    linked_owner,
+    record_requests,
+    running,
+    sim_config,
+)
 
 PIN = 1234
 
@@ -41,31 +48,22 @@ def user_pin(sim) -> int:  # type: ignore[no-untyped-def]
 
 
 async def test_bootstrap_reads_inventory_and_status(simulator) -> None:  # type: ignore[no-untyped-def]
-    async with simulator() as sim:
-        owner = await linked_owner(sim)
-        await owner.start()
-        try:
-            await owner.wait_ready(10)
-            snap = owner.snapshot
-            inv = sim.config.inventory
-            assert set(snap.areas) == {a.id for a in inv.areas}
-            expected_zones = {z.id for z in inv.zones if z.definition != "UNDEFINED"}
-            assert set(snap.zones) == expected_zones
-            assert all(z.name for z in snap.zones.values())
-            assert set(snap.outputs) == {o.id for o in inv.outputs}
-            assert all(a.arm_state is ArmMode.DISARMED for a in snap.areas.values())
-            assert all(z.violated is not None for z in snap.zones.values())
-        finally:
-            await owner.stop()
+    async with simulator() as sim, running(await linked_owner(sim)) as owner:
+        snap = owner.snapshot
+        inv = sim.config.inventory
+        assert set(snap.areas) == {a.id for a in inv.areas}
+        expected_zones = {z.id for z in inv.zones if z.definition != "UNDEFINED"}
+        assert set(snap.zones) == expected_zones
+        assert all(z.name for z in snap.zones.values())
+        assert set(snap.outputs) == {o.id for o in inv.outputs}
+        assert all(a.arm_state is ArmMode.DISARMED for a in snap.areas.values())
+        assert all(z.violated is not None for z in snap.zones.values())
 
 
 async def test_many_concurrent_submitters_are_serialised(simulator) -> None:  # type: ignore[no-untyped-def]
     async with simulator() as sim:
         sim.set_faults(response_delay=0.01, jitter=0.01)
-        owner = await linked_owner(sim)
-        await owner.start()
-        try:
-            await owner.wait_ready(10)
+        async with running(await linked_owner(sim)) as owner:
             outputs = sorted(owner.snapshot.outputs)
             results = await asyncio.gather(
                 *(
@@ -75,8 +73,6 @@ async def test_many_concurrent_submitters_are_serialised(simulator) -> None:  # 
             )
             assert all(r.outcome is Outcome.OK for r in results)
             assert sim.stats_snapshot()["max_outstanding"] <= 1
-        finally:
-            await owner.stop()
 
 
 async def test_timeout_releases_queue_and_late_reply_is_ignored(simulator) -> None:  # type: ignore[no-untyped-def]
@@ -105,84 +101,58 @@ async def test_timeout_releases_queue_and_late_reply_is_ignored(simulator) -> No
 
 
 async def test_drop_mid_write_is_unknown_and_not_resent(simulator) -> None:  # type: ignore[no-untyped-def]
-    async with simulator() as sim:
-        owner = await linked_owner(sim)
-        await owner.start()
-        try:
-            await owner.wait_ready(10)
-            seen = record_requests(sim)
-            sim.set_faults(drop_reply_probability=1.0)
-            task = asyncio.create_task(
-                owner.submit(SetOutput(min(owner.snapshot.outputs), on=True))
-            )
-            await asyncio.sleep(0.2)  # the panel executed it; now the connection drops
-            sim.drop_sessions()
-            result = await task
-            assert result.outcome is Outcome.UNKNOWN
-            sim.clear_faults()
-            await owner.wait_ready(10)
-            await asyncio.sleep(0.2)
-            assert seen.count(("output", "set_status")) == 1
-        finally:
-            await owner.stop()
+    async with simulator() as sim, running(await linked_owner(sim)) as owner:
+        seen = record_requests(sim)
+        sim.set_faults(drop_reply_probability=1.0)
+        task = asyncio.create_task(owner.submit(SetOutput(min(owner.snapshot.outputs), on=True)))
+        await asyncio.sleep(0.2)  # the panel executed it; now the connection drops
+        sim.drop_sessions()
+        result = await task
+        assert result.outcome is Outcome.UNKNOWN
+        sim.clear_faults()
+        await owner.wait_ready(10)
+        await asyncio.sleep(0.2)
+        assert seen.count(("output", "set_status")) == 1
 
 
 async def test_drop_mid_read_is_retried(simulator) -> None:  # type: ignore[no-untyped-def]
-    async with simulator() as sim:
-        owner = await linked_owner(sim)
-        await owner.start()
-        try:
-            await owner.wait_ready(10)
-            sim.set_faults(drop_reply_probability=1.0, close_after_requests=1)
-            task = asyncio.create_task(
-                owner.queue.submit(requests.get_status("area", 1), Priority.NORMAL)
-            )
-            await owner.wait_state(ConnectionState.DISCONNECTED, 5)
-            sim.clear_faults()
-            result = await asyncio.wait_for(task, 10)
-            assert result.ok
-        finally:
-            await owner.stop()
+    async with simulator() as sim, running(await linked_owner(sim)) as owner:
+        sim.set_faults(drop_reply_probability=1.0, close_after_requests=1)
+        task = asyncio.create_task(
+            owner.queue.submit(requests.get_status("area", 1), Priority.NORMAL)
+        )
+        await owner.wait_state(ConnectionState.DISCONNECTED, 5)
+        sim.clear_faults()
+        result = await asyncio.wait_for(task, 10)
+        assert result.ok
 
 
 async def test_panel_restart_revalidates_state(simulator) -> None:  # type: ignore[no-untyped-def]
-    async with simulator() as sim:
-        owner = await linked_owner(sim)
-        await owner.start()
-        try:
-            await owner.wait_ready(10)
-            zone = min(owner.snapshot.zones)
-            states = []
-            sub = owner.subscribe()
-            await sim.restart(down_for=0.5)
-            sim.set_zone(zone, "open")  # changed while the bridge was away
-            await owner.wait_state(ConnectionState.DISCONNECTED, 5)
-            await owner.wait_ready(15)
-            while sub.pending():
-                event = await sub.get()
-                if isinstance(event, ConnectionChanged):
-                    states.append(event.new)
-            assert ConnectionState.READY in states
-            assert owner.snapshot.zones[zone].violated is True
-            assert owner.snapshot.health.reconnects >= 1
-        finally:
-            await owner.stop()
+    async with simulator() as sim, running(await linked_owner(sim)) as owner:
+        zone = min(owner.snapshot.zones)
+        states = []
+        sub = owner.subscribe()
+        await sim.restart(down_for=0.5)
+        sim.set_zone(zone, "open")  # changed while the bridge was away
+        await owner.wait_state(ConnectionState.DISCONNECTED, 5)
+        await owner.wait_ready(15)
+        while sub.pending():
+            event = await sub.get()
+            if isinstance(event, ConnectionChanged):
+                states.append(event.new)
+        assert ConnectionState.READY in states
+        assert owner.snapshot.zones[zone].violated is True
+        assert owner.snapshot.health.reconnects >= 1
 
 
 async def test_panel_moving_port_is_found_by_mac(simulator) -> None:  # type: ignore[no-untyped-def]
-    async with simulator() as sim:
-        owner = await linked_owner(sim)
-        await owner.start()
-        try:
-            await owner.wait_ready(10)
-            old_port = sim.port
-            new_port = await sim.move_to_port(0)
-            assert new_port != old_port
-            await owner.wait_state(ConnectionState.DISCONNECTED, 5)
-            await owner.wait_ready(15)
-            assert owner.snapshot.info.port == new_port
-        finally:
-            await owner.stop()
+    async with simulator() as sim, running(await linked_owner(sim)) as owner:
+        old_port = sim.port
+        new_port = await sim.move_to_port(0)
+        assert new_port != old_port
+        await owner.wait_state(ConnectionState.DISCONNECTED, 5)
+        await owner.wait_ready(15)
+        assert owner.snapshot.info.port == new_port
 
 
 async def test_different_mac_at_old_address_is_never_used(simulator) -> None:  # type: ignore[no-untyped-def]
@@ -217,20 +187,14 @@ async def test_hello_refused_backs_off_with_alert(simulator) -> None:  # type: i
 
 
 async def test_link_revoked_gives_link_required(simulator) -> None:  # type: ignore[no-untyped-def]
-    async with simulator() as sim:
-        owner = await linked_owner(sim)
-        await owner.start()
-        try:
-            await owner.wait_ready(10)
-            sim.revoke_link(close_sessions=True)
-            await owner.wait_state(ConnectionState.LINK_REQUIRED, 10)
-            connections = sim.stats_snapshot()["connections_accepted"]
-            await asyncio.sleep(0.5)
-            assert sim.stats_snapshot()["connections_accepted"] == connections  # no loop
-            result = await owner.submit(SetOutput(min(owner.snapshot.outputs), on=True))
-            assert result.outcome is Outcome.UNAVAILABLE
-        finally:
-            await owner.stop()
+    async with simulator() as sim, running(await linked_owner(sim)) as owner:
+        sim.revoke_link(close_sessions=True)
+        await owner.wait_state(ConnectionState.LINK_REQUIRED, 10)
+        connections = sim.stats_snapshot()["connections_accepted"]
+        await asyncio.sleep(0.5)
+        assert sim.stats_snapshot()["connections_accepted"] == connections  # no loop
+        result = await owner.submit(SetOutput(min(owner.snapshot.outputs), on=True))
+        assert result.outcome is Outcome.UNAVAILABLE
 
 
 async def test_two_panels_one_dead(simulator) -> None:  # type: ignore[no-untyped-def]
@@ -361,10 +325,7 @@ async def test_first_start_with_wrong_credentials_stops_at_link_required(simulat
 async def test_keepalive_after_silence_and_one_miss_closes_the_link(simulator) -> None:  # type: ignore[no-untyped-def]
     async with simulator() as sim:
         policy = dataclasses.replace(FAST_RECONNECT, keepalive_after=0.3, keepalive_timeout=0.3)
-        owner = await linked_owner(sim, reconnect=policy)
-        await owner.start()
-        try:
-            await owner.wait_ready(10)
+        async with running(await linked_owner(sim, reconnect=policy)) as owner:
             seen = record_requests(sim)
             await asyncio.sleep(0.8)
             assert ("system", "r_u_alive") in seen  # probed after inbound silence
@@ -373,8 +334,6 @@ async def test_keepalive_after_silence_and_one_miss_closes_the_link(simulator) -
             await owner.wait_state(ConnectionState.DISCONNECTED, 5)  # one miss closes it
             sim.clear_faults()
             await owner.wait_ready(10)
-        finally:
-            await owner.stop()
 
 
 async def test_restart_during_bootstrap_starts_over(simulator) -> None:  # type: ignore[no-untyped-def]
@@ -411,37 +370,28 @@ async def test_silent_timeout_probes_the_link_at_once(simulator) -> None:  # typ
 
 
 async def test_resync_reads_inventory_again(simulator) -> None:  # type: ignore[no-untyped-def]
-    async with simulator() as sim:
-        owner = await linked_owner(sim)
-        await owner.start()
-        try:
-            await owner.wait_ready(10)
-            seen = record_requests(sim)
-            await owner.resync()
-            await owner.wait_state(ConnectionState.DISCONNECTED, 5)
-            await owner.wait_ready(10)
-            assert ("zone", "get_configured") in seen
-        finally:
-            await owner.stop()
+    async with simulator() as sim, running(await linked_owner(sim)) as owner:
+        seen = record_requests(sim)
+        await owner.resync()
+        await owner.wait_state(ConnectionState.DISCONNECTED, 5)
+        await owner.wait_ready(10)
+        assert ("zone", "get_configured") in seen
 
 
 async def test_zwave_busy_is_retried_with_backoff_but_barriers_never(simulator) -> None:  # type: ignore[no-untyped-def]
-    async with simulator(sim_config(zwave_busy_rate=1.0)) as sim:
-        owner = await linked_owner(sim)
-        await owner.start()
-        try:
-            await owner.wait_ready(10)
-            seen = record_requests(sim)
-            light = await owner.submit(SetLight(min(owner.snapshot.lights), 50))
-            assert light.outcome is Outcome.REJECTED and light.code == 11039
-            assert seen.count(("light", "set_status")) == 3  # first try + 2 retries
-            barrier = await owner.submit(
-                OperateBarrier(min(owner.snapshot.barriers), BarrierAction.OPEN)
-            )
-            assert barrier.outcome is Outcome.REJECTED and barrier.code == 11039
-            assert seen.count(("barrier", "set_status")) == 1  # at most once
-        finally:
-            await owner.stop()
+    async with (
+        simulator(sim_config(zwave_busy_rate=1.0)) as sim,
+        running(await linked_owner(sim)) as owner,
+    ):
+        seen = record_requests(sim)
+        light = await owner.submit(SetLight(min(owner.snapshot.lights), 50))
+        assert light.outcome is Outcome.REJECTED and light.code == 11039
+        assert seen.count(("light", "set_status")) == 3  # first try + 2 retries
+        barrier = await owner.submit(
+            OperateBarrier(min(owner.snapshot.barriers), BarrierAction.OPEN)
+        )
+        assert barrier.outcome is Outcome.REJECTED and barrier.code == 11039
+        assert seen.count(("barrier", "set_status")) == 1  # at most once
 
 
 async def test_identical_pending_reads_share_one_request(simulator) -> None:  # type: ignore[no-untyped-def]
@@ -486,20 +436,17 @@ async def test_new_host_hint_is_persisted_after_rediscovery(simulator) -> None: 
 
 
 async def test_code_needing_a_privileged_session_authenticates_through_the_queue(simulator) -> None:  # type: ignore[no-untyped-def]
-    async with simulator(sim_config(codes_need_authenticate=True)) as sim:
-        owner = await linked_owner(sim)
-        await owner.start()
-        try:
-            await owner.wait_ready(10)
-            seen = record_requests(sim)
-            result = await owner.submit(ArmArea(1, ArmMode.ARMED_STAY, user_pin(sim)))
-            assert result.ok
-            assert seen[:3] == [
-                ("area", "set_arm_state"),  # 11008: not authorised yet
-                ("authenticate", None),  # the same code, through the same queue
-                ("area", "set_arm_state"),
-            ]
-            wrong = await owner.submit(ArmArea(1, ArmMode.DISARMED, parse_pin("999999")))
-            assert wrong.outcome is Outcome.REJECTED
-        finally:
-            await owner.stop()
+    async with (
+        simulator(sim_config(codes_need_authenticate=True)) as sim,
+        running(await linked_owner(sim)) as owner,
+    ):
+        seen = record_requests(sim)
+        result = await owner.submit(ArmArea(1, ArmMode.ARMED_STAY, user_pin(sim)))
+        assert result.ok
+        assert seen[:3] == [
+            ("area", "set_arm_state"),  # 11008: not authorised yet
+            ("authenticate", None),  # the same code, through the same queue
+            ("area", "set_arm_state"),
+        ]
+        wrong = await owner.submit(ArmArea(1, ArmMode.DISARMED, parse_pin("999999")))
+        assert wrong.outcome is Outcome.REJECTED
