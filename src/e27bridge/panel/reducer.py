@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from e27bridge.panel.events import EngineEvent, EntityChanged, PanelEvent, TroublesChanged
 from e27bridge.panel.state import (
@@ -153,17 +153,9 @@ def apply_zone_status(r: Reduction, body: dict[str, Any]) -> None:
     old: Zone | None = _known(r.snapshot.zones, status.zone_id)
     if old is None:
         return
-    new = replace(
-        old,
-        violated=_pick(status.violated, old.violated),
-        trouble=_pick(status.trouble, old.trouble),
-        tamper=_pick(status.tamper, old.tamper),
-        alarm=_pick(status.alarm, old.alarm),
-        bypassed=_pick(status.bypassed, old.bypassed),
-        low_battery=_pick(status.low_battery, old.low_battery),
-        rssi=_pick(status.rssi, old.rssi),
-        enabled=True if old.enabled is None else old.enabled,
-    )
+    new = _merge(old, status, "violated", "trouble", "tamper", "alarm", "bypassed", "low_battery")
+    new = _merge(new, status, "rssi")
+    new = replace(new, enabled=True if old.enabled is None else old.enabled)
     r.put(EntityKind.ZONE, new)
     if old.bypassed is not None and new.bypassed != old.bypassed:
         r.emit("bypass", zone=new.id, bypassed=new.bypassed)
@@ -241,15 +233,8 @@ def apply_barrier_status(r: Reduction, body: dict[str, Any]) -> None:
     position = old.position
     if status.status is not None:
         position = _POSITIONS.get(status.status.strip().upper(), BarrierPosition.UNKNOWN)
-    r.put(
-        EntityKind.BARRIER,
-        replace(
-            old,
-            position=position,
-            tamper=_pick(status.tamper, old.tamper),
-            low_battery=_pick(status.low_battery, old.low_battery),
-        ),
-    )
+    merged = _merge(old, status, "tamper", "low_battery")
+    r.put(EntityKind.BARRIER, replace(merged, position=position))
 
 
 def apply_tstat_status(r: Reduction, body: dict[str, Any]) -> None:
@@ -259,19 +244,8 @@ def apply_tstat_status(r: Reduction, body: dict[str, Any]) -> None:
     old: Thermostat | None = _known(r.snapshot.tstats, status.tstat_id)
     if old is None:
         return
-    r.put(
-        EntityKind.TSTAT,
-        replace(
-            old,
-            temperature=_pick(status.temperature, old.temperature),
-            humidity=_pick(status.humidity, old.humidity),
-            mode=_pick(status.mode, old.mode),
-            fan_mode=_pick(status.fan_mode, old.fan_mode),
-            heat_setpoint=_pick(status.heat_setpoint, old.heat_setpoint),
-            cool_setpoint=_pick(status.cool_setpoint, old.cool_setpoint),
-            battery=_pick(status.battery, old.battery),
-        ),
-    )
+    fields = ("temperature", "humidity", "mode", "fan_mode", "heat_setpoint", "cool_setpoint")
+    r.put(EntityKind.TSTAT, _merge(old, status, *fields, "battery"))
 
 
 def apply_system_troubles(r: Reduction, body: dict[str, Any]) -> None:
@@ -289,8 +263,13 @@ def apply_log_list(r: Reduction, body: dict[str, Any]) -> None:
         r.emit("log", id=entry.log_id, time=entry.time, text=entry.text)
 
 
-def _pick(new: Any, old: Any) -> Any:
-    return old if new is None else new
+E = TypeVar("E")
+
+
+def _merge(old: E, status: Any, *names: str) -> E:
+    """Partial update: the named fields the panel sent (not None) replace the old values."""
+    changes = {n: v for n in names if (v := getattr(status, n)) is not None}
+    return replace(old, **changes) if changes else old  # type: ignore[type-var]
 
 
 _STATUS_HANDLERS: dict[str, Callable[[Reduction, dict[str, Any]], None]] = {
