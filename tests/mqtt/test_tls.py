@@ -13,7 +13,7 @@ import ipaddress
 import os
 import ssl
 from collections.abc import AsyncIterator, Iterator, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -378,3 +378,19 @@ async def test_a_wrong_ca_is_refused(tmp_path: Path, pki: Pki) -> None:
     with tls_broker(tmp_path, pki, pki.server_ip) as broker:
         warnings = await never_connects(tls_config(broker.port, ca_file=str(pki.other_ca)))
     assert "certificate verify failed" in warnings[0]["error"], warnings[0]
+
+
+async def test_a_refused_client_certificate_is_a_clear_timeout(tmp_path: Path, pki: Pki) -> None:
+    """Under TLS 1.3 the broker rejects a missing client certificate only after the client's
+    handshake has finished, and aiomqtt ignores a close before CONNACK: the attempt ends at
+    the connect timeout, which must then say what it means."""
+    with tls_broker(tmp_path, pki, pki.server_ip, require_client_cert=True) as broker:
+        settings = ConnectionSettings.from_config(tls_config(broker.port, ca_file=str(pki.ca)))
+        conn = MqttConnection(replace(settings, connect_timeout=0.3), will=Will("tls/w", "x"))
+        with capture_logs() as logs:
+            async with running(conn) as task:
+                await asyncio.sleep(NEVER_WAIT)
+                assert not task.done() and not conn.connected and conn.connects == 0
+    warnings = [e for e in logs if e["event"] == "mqtt_disconnected"]
+    assert warnings and all(e["log_level"] == "warning" for e in warnings)
+    assert "no CONNACK within 0.3 s" in warnings[0]["error"], warnings[0]

@@ -111,6 +111,17 @@ class Will:
     payload: str
 
 
+def _failure(exc: BaseException, connect_timeout: float) -> str:
+    """Readable cause. A bare timeout is a CONNECT never answered: aiomqtt ignores a close
+    before CONNACK, e.g. a TLS 1.3 broker refusing the client certificate."""
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return (
+            f"no CONNACK within {connect_timeout:g} s: the broker closed or ignored the "
+            "connection (with TLS, check that it accepts the client certificate)"
+        )
+    return str(exc) or type(exc).__name__
+
+
 def backoff_delay(attempt: int, low: float, high: float, rng: random.Random) -> float:
     """Capped exponential backoff with jitter: somewhere in [50 %, 100 %] of the step."""
     step = min(high, low * (2.0 ** min(attempt, 30)))
@@ -187,7 +198,7 @@ class MqttConnection:
                     "mqtt_disconnected",
                     host=self._s.host,
                     port=self._s.port,
-                    error=str(exc) or type(exc).__name__,
+                    error=_failure(exc, self._s.connect_timeout),
                 )
                 if self._fallback():
                     continue
