@@ -46,6 +46,9 @@ class Broker:
         conf = self.directory / "mosquitto.conf"
         conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
+            # As root, mosquitto would switch to its own user and could not write its log
+            # into pytest's private temp dir; ignored when not started as root.
+            "user root\n"
             "allow_anonymous true\n"
             "persistence false\n"
             f"log_dest file {self.directory / 'mosquitto.log'}\n"

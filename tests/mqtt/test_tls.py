@@ -167,10 +167,10 @@ def tls_broker(
 ) -> Iterator[Broker]:
     """A mosquitto whose only listener (loopback, free port) speaks TLS.
 
-    Started as root, mosquitto drops to its own user before it reads the certificates, and
-    could then not read our 0600 keys; ``user root`` keeps it ours (ignored when not root).
+    The shared fixture's ``user root`` matters here too: started as root, mosquitto would
+    drop to its own user before reading our 0600 keys.
     """
-    extra = f"user root\ncafile {pki.ca}\ncertfile {server.cert}\nkeyfile {server.key}\n"
+    extra = f"cafile {pki.ca}\ncertfile {server.cert}\nkeyfile {server.key}\n"
     if require_client_cert:
         extra += "require_certificate true\n"
     broker = Broker(directory, extra)
