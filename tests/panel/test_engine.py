@@ -22,7 +22,7 @@ from e27bridge.panel.commands import (
     SetOutput,
     parse_pin,
 )
-from e27bridge.panel.events import ConnectionChanged
+from e27bridge.panel.events import ConnectionChanged, PanelEvent
 from e27bridge.panel.linking import link
 from e27bridge.panel.manager import DuplicatePanelError, PanelManager
 from e27bridge.panel.owner import PanelOwner
@@ -450,3 +450,22 @@ async def test_code_needing_a_privileged_session_authenticates_through_the_queue
         ]
         wrong = await owner.submit(ArmArea(1, ArmMode.DISARMED, parse_pin("999999")))
         assert wrong.outcome is Outcome.REJECTED
+
+
+async def test_new_event_log_entries_become_events_and_old_ones_are_not_replayed(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator() as sim:
+        zone = min(sim.config.inventory.zones, key=lambda z: z.id).id
+        sim.set_zone(zone, "open")  # logged before the bridge connects: never replayed
+        sim.set_zone(zone, "closed")
+        async with running(await linked_owner(sim)) as owner:
+            sub = owner.subscribe()
+            result = await owner.submit(ArmArea(1, ArmMode.ARMED_STAY, user_pin(sim)))
+            assert result.ok
+            texts: list[str] = []
+            async with asyncio.timeout(5):
+                while not any("by user" in t for t in texts):
+                    event = await sub.get()
+                    if isinstance(event, PanelEvent) and event.type == "log":
+                        texts.append(event.data["text"])
+            assert not [t for t in texts if t.startswith(f"Zone {zone} ")]
+            await owner.submit(ArmArea(1, ArmMode.DISARMED, user_pin(sim)))

@@ -59,6 +59,7 @@ class BootstrapResult:
     snapshot: PanelSnapshot
     table_csms: dict[str, int] = field(default_factory=dict)
     requests: int = 0
+    log_newest: int | None = None  # where the event log stood; older entries are history
 
 
 class Bootstrapper:
@@ -104,7 +105,11 @@ class Bootstrapper:
         csms = {
             d: t.table_csm for d, t in tables.items() if t is not None and t.table_csm is not None
         }
-        return BootstrapResult(reduction.snapshot, csms, self.requests)
+        log_index = await self._ask(requests.log_index())
+        newest = None
+        if log_index.ok and log_index.reply is not None:
+            newest = models.parse_log_index(log_index.reply.body).newest
+        return BootstrapResult(reduction.snapshot, csms, self.requests, newest)
 
     async def _version(self) -> PanelInfo:
         result = await self._ask(requests.version_info())

@@ -28,7 +28,8 @@ from e27bridge.panel.commands import (
     CommandResult,
     Outcome,
 )
-from e27bridge.panel.events import ConnectionChanged, SnapshotReplaced
+from e27bridge.panel.eventlog import TRIGGERS, EventLogFollower
+from e27bridge.panel.events import ConnectionChanged, PanelEvent, SnapshotReplaced
 from e27bridge.panel.planning import plan_command
 from e27bridge.panel.queue import Priority, QueueSettings, RequestQueue
 from e27bridge.panel.reducer import Reduction, apply_message
@@ -52,6 +53,7 @@ from e27bridge.protocol.errors import (
 from e27bridge.protocol.hello import HelloLinkRequired, HelloNoSession
 from e27bridge.protocol.identity import ClientIdentity, LinkKeys
 from e27bridge.protocol.messages import Inbound, MessageKind
+from e27bridge.protocol.models import LogEntry
 
 log = structlog.get_logger("e27bridge.panel")
 
@@ -121,7 +123,7 @@ class PanelOwner:
         self._reconnects = 0
         self._last_error: str | None = None
         self._streak_warned = False
-        self._background: set[asyncio.Task[None]] = set()
+        self._eventlog: EventLogFollower | None = None
 
     # --- PanelHandle ----------------------------------------------------------------
 
@@ -150,6 +152,7 @@ class PanelOwner:
     async def start(self) -> None:
         self._queue = RequestQueue(self.settings.queue, on_silent_timeout=self._link_check)
         self._queue.start()
+        self._eventlog = EventLogFollower(self._queue, self._log_entry)
         self._probe_now = asyncio.Event()
         self._task = asyncio.create_task(self._run(), name=f"e27-owner-{self.panel_id}")
 
@@ -161,8 +164,8 @@ class PanelOwner:
         await self._retire()
         if self._queue is not None:
             await self._queue.close()
-        for task in list(self._background):
-            task.cancel()
+        if self._eventlog is not None:
+            self._eventlog.stop()
         self._set_connection(ConnectionState.STOPPED, "stopped")
 
     async def wait_ready(self, timeout: float) -> None:
@@ -340,6 +343,8 @@ class PanelOwner:
             await session.close()
             return
         self._install(result.snapshot)
+        assert self._eventlog is not None
+        self._eventlog.start_at(result.log_newest)  # nothing older is replayed
         self._ready = True
         self._set_connection(ConnectionState.READY, None)
         log.info(
@@ -494,6 +499,9 @@ class PanelOwner:
         self._snapshot = reduction.snapshot
         for event in reduction.events:
             self._bus.publish(event)
+        happened = any(isinstance(e, PanelEvent) and e.type in TRIGGERS for e in reduction.events)
+        if happened and self._ready and self._eventlog is not None:
+            self._eventlog.poke()
         self._bus.publish(SnapshotReplaced(self.panel_id, self._snapshot))
 
     def _set_connection(self, state: ConnectionState, reason: str | None) -> None:
@@ -503,6 +511,13 @@ class PanelOwner:
         self._snapshot = replace(self._snapshot, connection=state)
         self._bus.publish(ConnectionChanged(self.panel_id, old, state, reason))
         self._bus.publish(SnapshotReplaced(self.panel_id, self._snapshot))
+
+    def _log_entry(self, entry: LogEntry) -> None:
+        self._bus.publish(
+            PanelEvent(
+                self.panel_id, "log", {"id": entry.log_id, "time": entry.time, "text": entry.text}
+            )
+        )
 
     def _update_health(self) -> None:
         queue = self._queue

@@ -26,7 +26,6 @@ from e27bridge.panel.state import (
     changed_fields,
 )
 from e27bridge.protocol import models
-from e27bridge.protocol.errors import MalformedMessage
 from e27bridge.protocol.messages import Inbound
 
 _ARM = {
@@ -254,15 +253,6 @@ def apply_system_troubles(r: Reduction, body: dict[str, Any]) -> None:
         r.set_troubles(tuple(sorted(set(troubles))))
 
 
-def apply_log_list(r: Reduction, body: dict[str, Any]) -> None:
-    try:
-        entries = models.parse_log_list(body)
-    except MalformedMessage:
-        return
-    for entry in entries:
-        r.emit("log", id=entry.log_id, time=entry.time, text=entry.text)
-
-
 E = TypeVar("E")
 
 
@@ -288,5 +278,4 @@ _HANDLERS: dict[tuple[str, str], Callable[[Reduction, dict[str, Any]], None]] = 
     ("output", "get_all_outputs_status"): apply_output_bulk,
     ("system", "get_trouble"): apply_system_troubles,
     ("system", "get_troubles"): apply_system_troubles,
-    ("log", "get_list"): apply_log_list,
 }
