@@ -19,11 +19,11 @@ SUBCOMMANDS: dict[str, str] = {
     "run": "e27bridge.commands.run",
     "link": "e27bridge.commands.link",
     "discover": "e27bridge.commands.discover",
-    "version": "e27bridge.commands.version",
     "check-config": "e27bridge.commands.check_config",
     "health": "e27bridge.commands.health",
-    "simulate": "e27bridge.commands.simulate",
     "demo": "e27bridge.commands.demo",
+    "simulate": "e27bridge.commands.simulate",
+    "version": "e27bridge.commands.version",
 }
 
 EXIT_OK = 0
