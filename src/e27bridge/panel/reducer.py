@@ -152,8 +152,8 @@ def apply_zone_status(r: Reduction, body: dict[str, Any]) -> None:
     old: Zone | None = _known(r.snapshot.zones, status.zone_id)
     if old is None:
         return
-    new = _merge(old, status, "violated", "trouble", "tamper", "alarm", "bypassed", "low_battery")
-    new = _merge(new, status, "rssi")
+    fields = ("violated", "trouble", "tamper", "alarm", "bypassed", "low_battery", "rssi")
+    new = _merge(old, status, *fields)
     new = replace(new, enabled=True if old.enabled is None else old.enabled)
     r.put(EntityKind.ZONE, new)
     if old.bypassed is not None and new.bypassed != old.bypassed:
