@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from e27bridge import __version__
+from e27bridge.commands import EXIT_INTERRUPTED, EXIT_USAGE
 
 # name -> module; the order is the order of ``--help``.
 SUBCOMMANDS: dict[str, str] = {
@@ -25,10 +26,6 @@ SUBCOMMANDS: dict[str, str] = {
     "simulate": "e27bridge.commands.simulate",
     "version": "e27bridge.commands.version",
 }
-
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
 
 
 def _load(name: str) -> ModuleType:
@@ -58,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = _load(args.command).run(args)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     return code
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shlex
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+import e27bridge
 
 from .conftest import SCRIPT, clean_env, free_port
 
@@ -235,3 +238,19 @@ def test_discover_with_no_answer_exits_1() -> None:
     result = cli("discover", "--host", "127.0.0.1", "--port", str(free_port()), "--timeout", "0.5")
     assert result.returncode == 1
     assert "no panel answered" in result.stdout
+
+
+def test_exit_codes_are_defined_once() -> None:
+    """Every sub-command returns the codes of ``e27bridge.commands``; none defines its own."""
+    src = Path(e27bridge.__file__).parent
+    owner = src / "commands" / "__init__.py"
+    defining = [
+        f"{path.relative_to(src)}: {target.id}"
+        for path in sorted(src.rglob("*.py"))
+        if path != owner
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name) and target.id.startswith("EXIT_")
+    ]
+    assert defining == []

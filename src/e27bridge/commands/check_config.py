@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from e27bridge.commands import EXIT_OK, EXIT_USAGE
 from e27bridge.daemon.config import ConfigError, add_config_argument, load_config
 
 HELP = "validate the configuration and print the effective settings (secrets masked)"
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config)
     except ConfigError as exc:
         print(f"e27bridge check-config: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if not args.quiet:
         data = config.redacted_dict()
         if args.format == "json":
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
             print("\n".join(to_toml(data)))
     if not config.panels:
         print("e27bridge check-config: warning: no [[panels]] configured", file=sys.stderr)
-    return 0
+    return EXIT_OK
 
 
 def to_toml(data: dict[str, Any]) -> list[str]:

@@ -10,13 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from e27bridge.commands import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from e27bridge.daemon import eventloop
 
 HELP = "try the bridge: simulated panel + embedded MQTT broker + bridge, with a live view"
-
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
 
 
 def _broker_address(text: str) -> tuple[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from e27bridge.commands import EXIT_FAILURE, EXIT_OK
 from e27bridge.panel.discovery import discover
 from e27bridge.protocol.discovery import DISCOVERY_PORT, format_mac
 
@@ -27,10 +28,10 @@ def run(args: argparse.Namespace) -> int:
     panels = asyncio.run(discover(targets, timeout=args.timeout))
     if not panels:
         print("no panel answered (is UDP 2362 reachable? in Docker use host networking)")
-        return 1
+        return EXIT_FAILURE
     rows = [("NAME", "MAC", "SERIAL", "HOST", "PORT")]
     rows += [(p.name, format_mac(p.mac), p.serial, p.host, str(p.port)) for p in panels]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
-    return 0
+    return EXIT_OK

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from e27bridge.commands import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from e27bridge.daemon import health
 from e27bridge.daemon.config import ConfigError, add_config_argument, load_config
 
@@ -37,16 +38,16 @@ def run(args: argparse.Namespace) -> int:
             state_dir = load_config(args.config).bridge.state_dir
         except ConfigError as exc:
             print(f"e27bridge health: {exc}", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
     try:
         report = health.read_health(state_dir)
     except health.HealthFileError as exc:
         print(f"unhealthy: {exc}")
-        return 1
+        return EXIT_FAILURE
     panels = ", ".join(f"{k}={v}" for k, v in sorted(report.panels.items())) or "none"
     found = health.problems(report, max_age=args.max_age)
     if found:
         print("unhealthy: " + "; ".join(found) + f" (panels: {panels})")
-        return 1
+        return EXIT_FAILURE
     print(f"healthy: mqtt connected, panels: {panels}")
-    return 0
+    return EXIT_OK

@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from e27bridge.commands import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from e27bridge.daemon.config import ConfigError, load_config
 from e27bridge.daemon.keystore import KeyStore
 from e27bridge.panel.discovery import discover
@@ -60,15 +61,15 @@ def run(args: argparse.Namespace) -> int:
             state_dir = load_config(args.config).bridge.state_dir
         except ConfigError as exc:
             print(exc, file=sys.stderr)
-            return 2
+            return EXIT_USAGE
     try:
         return asyncio.run(_link(args, KeyStore(state_dir)))
     except UsageError as exc:
         print(f"link: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except (E27Error, OSError, ValueError) as exc:
         print(f"link failed: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_FAILURE
 
 
 async def _link(args: argparse.Namespace, store: KeyStore) -> int:
@@ -79,7 +80,7 @@ async def _link(args: argparse.Namespace, store: KeyStore) -> int:
     panels = await discover(targets, timeout=3.0, want_mac=mac, first_only=host is not None)
     if host is None and len(panels) != 1:
         print(f"found {len(panels)} panels; name one with --mac or --host", file=sys.stderr)
-        return 1
+        return EXIT_FAILURE
     if panels:
         found = panels[0]
         mac = found.mac
@@ -87,7 +88,7 @@ async def _link(args: argparse.Namespace, store: KeyStore) -> int:
         print(f"found {found.name or 'panel'} {format_mac(found.mac)} at {host}:{port}")
     if mac is None:
         print("the panel did not answer discovery; give its MAC with --mac", file=sys.stderr)
-        return 1
+        return EXIT_FAILURE
     access_code, passphrase = _secrets(args)
     identity = store.load_or_create_identity()
     print(f"linking as client {identity.sn} (this can take {args.timeout:.0f} s) ...", flush=True)
@@ -101,4 +102,4 @@ async def _link(args: argparse.Namespace, store: KeyStore) -> int:
     print(f'[[panels]]\nmac = "{format_mac(mac)}"\nhost = "{host}"\nport = {port}')
     if args.discovery_port != DISCOVERY_PORT:
         print(f"discovery_port = {args.discovery_port}")
-    return 0
+    return EXIT_OK

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from e27bridge.commands import EXIT_FAILURE, EXIT_USAGE
 from e27bridge.daemon import eventloop
 from e27bridge.daemon.config import ConfigError, add_config_argument, load_config
 from e27bridge.daemon.keystore import KeyStoreError
@@ -25,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config)
     except ConfigError as exc:
         print(f"e27bridge run: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     configure_logging(
         args.log_level or config.logging.level, args.log_format or config.logging.format
     )
@@ -38,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
         eventloop.run(main(), args.loop)
     except KeyStoreError as exc:
         print(f"e27bridge run: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_FAILURE
     except (OSError, ValueError) as exc:
         print(f"e27bridge run: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_FAILURE
     return 0

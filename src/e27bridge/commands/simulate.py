@@ -22,14 +22,11 @@ from typing import Any
 
 import structlog
 
+from e27bridge.commands import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from e27bridge.daemon.eventloop import LoopUnavailableError, add_loop_argument
 from e27bridge.daemon.eventloop import run as run_loop
 
 HELP = "run a simulated E27 panel (real wire protocol) for tests and demos"
-
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -6,6 +6,7 @@ import argparse
 import platform
 
 from e27bridge import __version__
+from e27bridge.commands import EXIT_OK
 
 HELP = "print the e27bridge version"
 
@@ -18,4 +19,4 @@ def run(args: argparse.Namespace) -> int:
     print(f"e27bridge {__version__}")
     if args.verbose:
         print(f"python {platform.python_version()} on {platform.platform()}")
-    return 0
+    return EXIT_OK
