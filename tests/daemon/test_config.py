@@ -14,6 +14,7 @@ from e27bridge.daemon.config import (
     ConfigError,
     EntityOverride,
     LoggingConfig,
+    MetricsConfig,
     MqttConfig,
     PanelConfig,
     QueueConfig,
@@ -69,6 +70,7 @@ def test_example_documents_every_option() -> None:
         BridgeConfig,
         LoggingConfig,
         QueueConfig,
+        MetricsConfig,
         PanelConfig,
         EntityOverride,
     ]
@@ -89,7 +91,7 @@ def test_defaults_match_example(tmp_path: Path) -> None:
     """The example's uncommented values are the defaults (apart from the panel)."""
     minimal = load_config(write(tmp_path, f'[[panels]]\nid = "home"\nmac = "{MAC}"\n'), {})
     example = load_config(EXAMPLE, {})
-    for section in ("mqtt", "bridge", "logging", "queue"):
+    for section in ("mqtt", "bridge", "logging", "queue", "metrics"):
         assert getattr(minimal, section) == getattr(example, section), section
 
 
@@ -258,6 +260,44 @@ def test_bad_config_names_key_path(tmp_path: Path, text: str, expected: str) -> 
     assert all(": " in line for line in found)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "[mqtt]\nkeepalve = 30\n",
+            "mqtt.keepalve: unknown key `keepalve`; did you mean `keepalive`?",
+        ),
+        (
+            "[mqtt.tls]\nenabeld = true\n",
+            "mqtt.tls.enabeld: unknown key `enabeld`; did you mean `enabled`?",
+        ),
+        ("[metrcs]\n", "metrcs: unknown key `metrcs`; did you mean `metrics`?"),
+        (
+            f'[[panels]]\nmac = "{MAC}"\nhots = "x"\n',
+            "panels[0].hots: unknown key `hots`; did you mean `host`?",
+        ),
+        (
+            f'[[panels]]\nmac = "{MAC}"\n[panels.entities.zone-1]\nnmae = "a"\n',
+            "panels[0].entities.zone-1.nmae: unknown key `nmae`; did you mean `name`?",
+        ),
+        ("[bridge]\nfoo = 1\n", "bridge.foo: unknown key"),  # nothing close: no guess
+    ],
+)
+def test_unknown_key_suggests_the_nearest_known_key(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    assert problems(write(tmp_path, text)) == [expected]
+
+
+def test_metrics_are_off_by_default_and_listen_is_host_port(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, ""), {}).metrics.address is None
+    config = load_config(write(tmp_path, '[metrics]\nlisten = "127.0.0.1:9127"\n'), {})
+    assert config.metrics.address == ("127.0.0.1", 9127)
+    assert problems(write(tmp_path, '[metrics]\nlisten = "9127"\n')) == [
+        "metrics.listen: expected HOST:PORT like 127.0.0.1:9127, got '9127'"
+    ]
+
+
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     found = problems(
         write(tmp_path, '[mqtt]\nport = "x"\n[bridge]\nid = "A"\n[[panels]]\nmac = "q"\n')
@@ -295,7 +335,9 @@ def test_environment_errors_name_the_variable(tmp_path: Path) -> None:
 
 
 def test_missing_file_and_empty_secret_file(tmp_path: Path) -> None:
-    assert problems(tmp_path / "nope.toml") == [f"{tmp_path}/nope.toml: file not found"]
+    (missing,) = problems(tmp_path / "nope.toml")
+    assert missing.startswith(f"{tmp_path}/nope.toml: file not found; create it from")
+    assert "config/example.toml" in missing and "[[panels]]" in missing
     (tmp_path / "empty").write_text("\n", encoding="utf-8")
     path = write(tmp_path, f'[mqtt]\nusername = "u"\npassword_file = "{tmp_path}/empty"\n')
     assert problems(path) == [f"mqtt.password_file: {tmp_path}/empty is empty"]

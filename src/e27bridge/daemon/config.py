@@ -9,12 +9,13 @@ validation problem is reported as ``key.path: problem`` so the user knows what t
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -299,6 +300,27 @@ class PanelConfig(_Model):
         return self
 
 
+def _listen_address(value: object) -> object:
+    if isinstance(value, str):
+        host, sep, port = value.rpartition(":")
+        if not sep or not host.strip("[]") or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"expected HOST:PORT like 127.0.0.1:9127, got {value!r}")
+    return value
+
+
+class MetricsConfig(_Model):
+    """Prometheus metrics over HTTP; off unless ``listen`` is set."""
+
+    listen: Annotated[str, BeforeValidator(_listen_address)] | None = None
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        if self.listen is None:
+            return None
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
 class Config(_Model):
     """The whole daemon configuration; build it with :func:`load_config`."""
 
@@ -306,6 +328,7 @@ class Config(_Model):
     bridge: BridgeConfig = Field(default_factory=BridgeConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     queue: QueueConfig = Field(default_factory=QueueConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     panels: list[PanelConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -380,6 +403,7 @@ class _EnvShape(BaseSettings):
     bridge: BridgeConfig | None = None
     logging: LoggingConfig | None = None
     queue: QueueConfig | None = None
+    metrics: MetricsConfig | None = None
     panels: list[PanelConfig] | None = None
 
     @classmethod
@@ -465,7 +489,7 @@ def _problems(exc: ValidationError, from_env: set[tuple[str, ...]]) -> list[str]
             loc = sub if loc == "config" else f"{loc}.{sub}"
             msg = str(ctx["message"])
         elif err["type"] == "extra_forbidden":
-            msg = "unknown key"
+            msg = _unknown_key(tuple(err["loc"]))
         elif err["type"] == "missing":
             msg = "required"
         elif msg.startswith("Value error, "):
@@ -478,12 +502,58 @@ def _problems(exc: ValidationError, from_env: set[tuple[str, ...]]) -> list[str]
     return lines
 
 
+def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The model class holding the key at ``loc`` (its last part), by walking the fields."""
+    model: type[BaseModel] = Config
+    keyed = False  # the last field was a dict: the next part is one of its keys
+    for part in loc[:-1]:
+        if isinstance(part, int) or part == "[key]" or keyed:
+            keyed = False
+            continue  # list index or dict key: the element type was taken with the field
+        field = model.model_fields.get(part)
+        found = _submodel(field.annotation) if field is not None else None
+        if field is None or found is None:
+            return None
+        keyed = get_origin(field.annotation) is dict
+        model = found
+    return model
+
+
+def _submodel(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _submodel(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _unknown_key(loc: tuple[str | int, ...]) -> str:
+    """``unknown key; did you mean `keepalive`?`` when a known key is close enough."""
+    model = _model_at(loc)
+    key = loc[-1] if loc else ""
+    if model is None or not isinstance(key, str):
+        return "unknown key"
+    close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.6)
+    return f"unknown key `{key}`; did you mean `{close[0]}`?" if close else "unknown key"
+
+
+MISSING_HINT = (
+    "create it from config/example.toml in the e27bridge sources (every option with its "
+    "default), or start with just:\n"
+    '      [mqtt]\n      host = "127.0.0.1"\n'
+    '      [[panels]]\n      mac = "00:11:22:33:44:aa"    # from `e27bridge discover`\n'
+    "    then check it with `e27bridge check-config --config FILE`"
+)
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise ConfigError([f"{path}: file not found"], str(path)) from None
+        raise ConfigError([f"{path}: file not found; {MISSING_HINT}"], str(path)) from None
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"], str(path)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
