@@ -12,7 +12,8 @@ from e27bridge.daemon import eventloop
 
 async def current() -> str:
     await asyncio.sleep(0)
-    return eventloop.loop_name(asyncio.get_running_loop())
+    module = type(asyncio.get_running_loop()).__module__
+    return "uvloop" if module.startswith("uvloop") else "asyncio"
 
 
 def test_auto_uses_uvloop_when_installed() -> None:

@@ -58,9 +58,6 @@ def test_link_keys_round_trip_with_identity_and_modes(tmp_path: Path) -> None:
     assert not loaded.matches(ClientIdentity(sn="BA9876543210"))
     assert ENC not in repr(loaded) and HMAC not in repr(loaded)
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp files left
-    assert store.delete_link(MAC) is True
-    assert store.delete_link(MAC) is False
-    assert store.load_link(MAC) is None
 
 
 def test_loose_links_dir_is_tightened(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import uuid
@@ -82,32 +81,3 @@ def test_watchdog_interval_from_environment(listener: tuple[socket.socket, str])
     assert SystemdNotifier(other).watchdog_interval is None
     assert SystemdNotifier({**env, "WATCHDOG_USEC": "x"}).watchdog_interval is None
     assert SystemdNotifier({"WATCHDOG_USEC": "30000000"}).watchdog_interval is None
-
-
-async def test_run_watchdog_pings_while_healthy(listener: tuple[socket.socket, str]) -> None:
-    sock, path = listener
-    sock.setblocking(False)
-    notifier = SystemdNotifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "40000"})  # 20 ms
-    healthy = True
-    task = asyncio.create_task(notifier.run_watchdog(lambda: healthy))
-    await asyncio.sleep(0.1)
-    healthy = False
-    await asyncio.sleep(0.03)
-    pings = []
-    while True:
-        try:
-            pings.append(sock.recv(64))
-        except BlockingIOError:
-            break
-    assert len(pings) >= 3 and set(pings) == {b"WATCHDOG=1"}
-    await asyncio.sleep(0.1)
-    with pytest.raises(BlockingIOError):
-        sock.recv(64)  # no pings while unhealthy
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    notifier.close()
-
-
-async def test_run_watchdog_returns_without_watchdog() -> None:
-    await asyncio.wait_for(SystemdNotifier({}).run_watchdog(), 1)

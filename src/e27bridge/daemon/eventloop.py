@@ -43,8 +43,3 @@ def run(main: Coroutine[Any, Any, T], choice: LoopChoice = "auto") -> T:
     """Run ``main`` to completion on the chosen loop (like ``asyncio.run``)."""
     with asyncio.Runner(loop_factory=loop_factory(choice)) as runner:
         return runner.run(main)
-
-
-def loop_name(loop: asyncio.AbstractEventLoop) -> str:
-    """``uvloop`` or ``asyncio``, for the start-up log line."""
-    return "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"

@@ -179,14 +179,6 @@ class KeyStore:
         )
         return link
 
-    def delete_link(self, mac: str) -> bool:
-        """Forget a panel's keys (revoked link); True if there were any."""
-        try:
-            self.link_path(mac).unlink()
-        except FileNotFoundError:
-            return False
-        return True
-
     # --- host hints -----------------------------------------------------------------------
 
     def load_host_hint(self, mac: str) -> HostHint | None:

@@ -7,10 +7,9 @@ special case for Docker or a terminal.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import structlog
 
@@ -65,19 +64,6 @@ class SystemdNotifier:
 
     def stopping(self, status: str | None = None) -> bool:
         return self.notify("STOPPING=1", *([f"STATUS={_line(status)}"] if status else []))
-
-    async def run_watchdog(self, healthy: Callable[[], bool] | None = None) -> None:
-        """Ping the watchdog until cancelled; skip pings while ``healthy()`` is False.
-
-        Skipping lets systemd restart a daemon whose loop still runs but is stuck.
-        """
-        interval = self.watchdog_interval
-        if interval is None:
-            return
-        while True:
-            if healthy is None or healthy():
-                self.watchdog()
-            await asyncio.sleep(interval)
 
     def close(self) -> None:
         if self._sock is not None:

@@ -104,10 +104,6 @@ class HomieRoot:
         self._children = children
         self._clock = clock
 
-    @property
-    def will_topic(self) -> str:
-        return self._topics.state(self._topics.bridge_id)
-
     async def publish_all(self) -> None:
         bid = self._topics.bridge_id
         await self._sink.publish(self._topics.state(bid), "init")

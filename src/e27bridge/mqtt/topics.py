@@ -137,7 +137,3 @@ class Topics:
         if parts[n] != "device" or parts[n + 2] != "config":
             return None
         return parts[n + 1]
-
-    @property
-    def hass_status(self) -> str:
-        return f"{self.discovery_prefix}/status"

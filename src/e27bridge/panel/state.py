@@ -198,23 +198,6 @@ class EntityKind(enum.Enum):
     USER = "user"
 
 
-Entity = Area | Zone | Output | Light | Lock | Thermostat | Barrier | Keypad | User
-
-ENTITY_TYPES: Mapping[EntityKind, type[Any]] = MappingProxyType(
-    {
-        EntityKind.AREA: Area,
-        EntityKind.ZONE: Zone,
-        EntityKind.OUTPUT: Output,
-        EntityKind.LIGHT: Light,
-        EntityKind.LOCK: Lock,
-        EntityKind.TSTAT: Thermostat,
-        EntityKind.BARRIER: Barrier,
-        EntityKind.KEYPAD: Keypad,
-        EntityKind.USER: User,
-    }
-)
-
-
 def _empty() -> Mapping[int, Any]:
     return MappingProxyType({})
 

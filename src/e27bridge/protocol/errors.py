@@ -110,13 +110,5 @@ class PanelRejected(E27Error):
         super().__init__(f"{code}: {message or reason_for(code)}")
 
 
-class LinkRequired(E27Error):
-    """The panel does not know (or no longer accepts) this client's link keys."""
-
-
 class LinkFailed(E27Error):
     """API_LINK did not produce link keys."""
-
-
-class IdentityMismatch(E27Error):
-    """A panel answered at the expected address but with another MAC."""

@@ -88,10 +88,6 @@ def system_troubles() -> RequestSpec:
     return RequestSpec("system", "get_trouble", {})
 
 
-def area_troubles(area_id: int) -> RequestSpec:
-    return RequestSpec("area", "get_troubles", {"area_id": area_id})
-
-
 def authenticate(pin: int) -> RequestSpec:
     return RequestSpec("authenticate", None, {"pin": pin})
 
