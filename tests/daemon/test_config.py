@@ -8,7 +8,6 @@ import pytest
 from pydantic import BaseModel, SecretStr
 
 from e27bridge.daemon.config import (
-    MASK,
     BridgeConfig,
     Config,
     ConfigError,
@@ -26,6 +25,7 @@ from e27bridge.daemon.config import (
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "example.toml"
 MAC = "00:11:22:33:44:aa"
+MASK = "**********"  # how pydantic dumps a set SecretStr
 
 
 def write(tmp_path: Path, text: str, name: str = "config.toml") -> Path:
@@ -156,10 +156,10 @@ def test_secrets_from_files_and_env_are_secretstr(tmp_path: Path) -> None:
     panel = config.panels[0]
     assert panel.access_code is not None and panel.access_code.get_secret_value() == "123456"
     assert panel.passphrase is not None and panel.passphrase.get_secret_value() == "pass phrase"
-    for text in (repr(config), str(config), str(config.redacted_dict())):
+    for text in (repr(config), str(config), str(config.model_dump(mode="json"))):
         for secret in ("hunter2", "123456", "pass phrase"):
             assert secret not in text
-    redacted = config.redacted_dict()
+    redacted = config.model_dump(mode="json")
     assert redacted["mqtt"]["password"] == MASK
     assert redacted["mqtt"]["password_file"] == f"{tmp_path}/mqtt"
     assert redacted["panels"][0]["access_code"] == MASK

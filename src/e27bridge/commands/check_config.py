@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"e27bridge check-config: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if not args.quiet:
-        data = config.redacted_dict()
+        data = config.model_dump(mode="json")
         if args.format == "json":
             print(json.dumps(data, indent=2))
         else:

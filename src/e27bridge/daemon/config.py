@@ -32,7 +32,6 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
-    PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 
@@ -42,7 +41,6 @@ DEFAULT_CONFIG_PATH = Path("/etc/e27bridge/config.toml")
 CONFIG_PATH_ENV = "E27BRIDGE_CONFIG"
 ENV_PREFIX = "E27BRIDGE_"
 ENV_DELIMITER = "__"
-MASK = "**********"
 
 _HOMIE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _ENTITY_ID = re.compile(r"^(area|zone|output|light|lock|tstat|barrier|keypad)-[1-9][0-9]{0,3}$")
@@ -356,31 +354,6 @@ class Config(_Model):
     def panel(self, panel_id: str) -> PanelConfig | None:
         return next((p for p in self.panels if p.id == panel_id), None)
 
-    def redacted_dict(self) -> dict[str, Any]:
-        """The effective configuration as plain data, with every set secret masked."""
-        return _redact(self)
-
-
-def _redact(model: BaseModel) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in type(model).model_fields:
-        out[name] = _redact_value(getattr(model, name))
-    return out
-
-
-def _redact_value(value: Any) -> Any:
-    if isinstance(value, SecretStr):
-        return MASK
-    if isinstance(value, BaseModel):
-        return _redact(value)
-    if isinstance(value, dict):
-        return {str(k): _redact_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_redact_value(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
 
 # --- loading ---------------------------------------------------------------------------------
 
@@ -406,27 +379,12 @@ class _EnvShape(BaseSettings):
     metrics: MetricsConfig | None = None
     panels: list[PanelConfig] | None = None
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
 
-
-class _MappingEnvSource(EnvSettingsSource):
-    """pydantic-settings' environment source, fed from a given mapping instead of os.environ."""
-
-    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
-        self._mapping = env
-        super().__init__(settings_cls)
-
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        return {k.lower(): v for k, v in self._mapping.items() if k.upper().startswith(ENV_PREFIX)}
+def _env_data(env: Mapping[str, str]) -> dict[str, Any]:
+    """pydantic-settings' environment source over ``env`` (not os.environ): nested data."""
+    source = EnvSettingsSource(_EnvShape)
+    source.env_vars = {k.lower(): v for k, v in env.items() if k.upper().startswith(ENV_PREFIX)}
+    return source()
 
 
 def _merge(base: Any, override: Any, path: str) -> Any:
@@ -587,7 +545,7 @@ def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> Conf
     path = default_config_path(env) if path is None else path
     file_data = _read_toml(path)
     try:
-        env_data = _MappingEnvSource(_EnvShape, env)()
+        env_data = _env_data(env)
     except ValueError as exc:  # a JSON-valued variable that is not JSON
         raise ConfigError([f"environment: {exc}"], str(path)) from None
     try:

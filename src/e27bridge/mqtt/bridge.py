@@ -137,7 +137,7 @@ class MqttBridge:
             self._t,
             self.conn,
             panels,
-            config.redacted_dict(),
+            config.model_dump(mode="json"),
             self.republish,
             mqtt_state=lambda: {"connected": self.conn.connected, "mqtt5": self.conn.mqtt5},
         )
