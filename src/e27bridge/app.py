@@ -25,6 +25,7 @@ from e27bridge.panel.manager import PanelManager
 from e27bridge.panel.owner import Linker, PanelOwner, PanelSettings
 from e27bridge.panel.queue import QueueSettings
 from e27bridge.protocol.identity import ClientIdentity, LinkKeys
+from e27bridge.supervisor import Supervisor
 
 log = structlog.get_logger("e27bridge.daemon")
 
@@ -62,7 +63,13 @@ def _linker(panel: PanelConfig, store: KeyStore, identity: ClientIdentity) -> Li
 
 
 def build_owner(
-    panel: PanelConfig, config: Config, store: KeyStore, identity: ClientIdentity, bus: EventBus
+    panel: PanelConfig,
+    config: Config,
+    store: KeyStore,
+    identity: ClientIdentity,
+    bus: EventBus,
+    *,
+    supervisor: Supervisor | None = None,
 ) -> PanelOwner:
     stored = store.load_link(panel.mac)
     keys = stored.keys if stored is not None and stored.matches(identity) else None
@@ -78,7 +85,9 @@ def build_owner(
         queue=queue_settings(config),
     )
     linker = _linker(panel, store, identity) if keys is None else None
-    return PanelOwner(settings, identity, keys, hints=store, linker=linker, bus=bus)
+    return PanelOwner(
+        settings, identity, keys, hints=store, linker=linker, bus=bus, supervisor=supervisor
+    )
 
 
 class Daemon:
@@ -87,7 +96,11 @@ class Daemon:
         self.store = KeyStore(config.bridge.state_dir)
         identity = self.store.load_or_create_identity()
         self.bus = EventBus()
-        owners = [build_owner(p, config, self.store, identity, self.bus) for p in config.panels]
+        self.supervisor = Supervisor()
+        owners = [
+            build_owner(p, config, self.store, identity, self.bus, supervisor=self.supervisor)
+            for p in config.panels
+        ]
         self.manager = PanelManager(owners, self.bus)
         self.bridge = MqttBridge(self.manager, config)
         self.notifier = notifier or SystemdNotifier()
@@ -104,7 +117,7 @@ class Daemon:
         log.info("daemon_starting", panels=len(self.config.panels), bridge=self.config.bridge.id)
         await self.manager.start()
         bridge_task = asyncio.create_task(self.bridge.run(), name="e27-mqtt")
-        health_task = asyncio.create_task(self._health_loop(), name="e27-health")
+        health_task = self.supervisor.start("health", self._health_loop)
         stop_task = asyncio.create_task(self._stop.wait())
         try:
             await asyncio.wait({bridge_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
@@ -138,8 +151,14 @@ class Daemon:
         while True:
             connected = self.bridge.conn.connected
             panels = {pid: o.snapshot.connection.value for pid, o in self.manager.panels.items()}
+            errors = tuple(i.summary for i in self.supervisor.recent())
             with contextlib.suppress(OSError):
-                write_health(self.config.bridge.state_dir, mqtt_connected=connected, panels=panels)
+                write_health(
+                    self.config.bridge.state_dir,
+                    mqtt_connected=connected,
+                    panels=panels,
+                    internal_errors=errors,
+                )
             if connected and not ready_sent:
                 self.notifier.ready("MQTT connected; panels started")
                 ready_sent = True

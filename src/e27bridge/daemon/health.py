@@ -34,6 +34,7 @@ class HealthReport:
     panels: Mapping[str, str] = field(default_factory=dict)
     pid: int = 0
     version: str = ""
+    internal_errors: tuple[str, ...] = ()  # recent bugs caught by the supervisor
 
     def to_json(self) -> str:
         return json.dumps(
@@ -43,6 +44,7 @@ class HealthReport:
                 "panels": dict(self.panels),
                 "pid": self.pid,
                 "version": self.version,
+                "internal_errors": list(self.internal_errors),
             },
             sort_keys=True,
         )
@@ -55,6 +57,9 @@ class HealthReport:
         panels = data.get("panels", {})
         if not isinstance(panels, dict):
             raise ValueError("panels is not an object")
+        errors = data.get("internal_errors", [])
+        if not isinstance(errors, list):
+            raise ValueError("internal_errors is not a list")
         timestamp = data["timestamp"]
         if not isinstance(timestamp, int | float) or isinstance(timestamp, bool):
             raise ValueError("timestamp is not a number")
@@ -64,6 +69,7 @@ class HealthReport:
             panels={str(k): str(v) for k, v in panels.items()},
             pid=int(data.get("pid", 0)),
             version=str(data.get("version", "")),
+            internal_errors=tuple(str(e) for e in errors),
         )
 
 
@@ -76,6 +82,7 @@ def write_health(
     *,
     mqtt_connected: bool,
     panels: Mapping[str, str],
+    internal_errors: tuple[str, ...] = (),
     now: float | None = None,
 ) -> HealthReport:
     """Write the current health atomically (call every ~``WRITE_INTERVAL`` seconds).
@@ -90,6 +97,7 @@ def write_health(
         panels=dict(panels),
         pid=os.getpid(),
         version=__version__,
+        internal_errors=internal_errors,
     )
     state_dir = Path(state_dir)
     state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -114,8 +122,9 @@ def read_health(state_dir: Path) -> HealthReport:
 def problems(report: HealthReport, now: float | None = None, max_age: float = MAX_AGE) -> list[str]:
     """Why the daemon is unhealthy; empty when healthy. Panel outages do not count.
 
-    A restart cannot fix an unreachable panel, so only a stalled loop (stale file) or a
-    lost broker makes the daemon unhealthy.
+    A restart cannot fix an unreachable panel, so only a stalled loop (stale file), a lost
+    broker or a recent internal error (a bug, logged with its traceback) makes the daemon
+    unhealthy.
     """
     now = time.time() if now is None else now
     found: list[str] = []
@@ -124,4 +133,5 @@ def problems(report: HealthReport, now: float | None = None, max_age: float = MA
         found.append(f"health file is {age:.0f} s old (limit {max_age:.0f} s): daemon stalled")
     if not report.mqtt_connected:
         found.append("not connected to the MQTT broker")
+    found.extend(report.internal_errors)
     return found

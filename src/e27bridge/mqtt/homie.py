@@ -41,6 +41,9 @@ SESSION_ALERTS: Mapping[ConnectionState, tuple[str, str]] = {
     ),
 }
 
+# A bug in the bridge (traceback in the log), cleared by the next full read of the panel.
+INTERNAL_ERROR_ALERT = "internal-error"
+
 # Nodes whose changes are never delayed by the coalescing window (alarm, arming, troubles).
 URGENT_PROPERTIES = frozenset(
     {"state", "arm-mode", "alarm", "alarm-type", "alarm-zone", "troubles"}
@@ -286,6 +289,8 @@ class HomiePanel:
         if snapshot.connection in SESSION_ALERTS:
             alert_id, message = SESSION_ALERTS[snapshot.connection]
             wanted[alert_id] = message
+        if snapshot.health.internal_error:
+            wanted[INTERNAL_ERROR_ALERT] = snapshot.health.internal_error
         for alert_id in sorted(set(self._alerts) - set(wanted)):
             await self._sink.publish(self._t.alert(self.panel_id, alert_id), b"")
             del self._alerts[alert_id]

@@ -54,6 +54,7 @@ from e27bridge.protocol.hello import HelloLinkRequired, HelloNoSession
 from e27bridge.protocol.identity import ClientIdentity, LinkKeys
 from e27bridge.protocol.messages import Inbound, MessageKind
 from e27bridge.protocol.models import LogEntry
+from e27bridge.supervisor import Incident, Supervisor, describe
 
 log = structlog.get_logger("e27bridge.panel")
 
@@ -100,6 +101,7 @@ class PanelOwner:
         linker: Linker | None = None,
         bus: EventBus | None = None,
         rng: random.Random | None = None,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self.settings = settings
         self._identity = identity
@@ -108,6 +110,7 @@ class PanelOwner:
         self._linker = linker  # first start only: link with configured credentials
         self._bus = bus or EventBus()
         self._rng = rng or random.Random()
+        self._supervisor = supervisor or Supervisor()
         self._host = settings.host
         self._port = settings.port
         self._snapshot = PanelSnapshot(
@@ -123,6 +126,8 @@ class PanelOwner:
         self._reconnects = 0
         self._last_error: str | None = None
         self._streak_warned = False
+        self._verified = False  # the current host answered discovery with our MAC
+        self._internal_error: str | None = None
         self._eventlog: EventLogFollower | None = None
 
     # --- PanelHandle ----------------------------------------------------------------
@@ -154,7 +159,9 @@ class PanelOwner:
         self._queue.start()
         self._eventlog = EventLogFollower(self._queue, self._log_entry)
         self._probe_now = asyncio.Event()
-        self._task = asyncio.create_task(self._run(), name=f"e27-owner-{self.panel_id}")
+        self._task = self._supervisor.start(
+            f"owner:{self.panel_id}", self._run, on_crash=self._run_crashed
+        )
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -181,6 +188,7 @@ class PanelOwner:
     # --- connection loop ------------------------------------------------------------
 
     async def _run(self) -> None:
+        await self._retire()  # a restart after an internal error starts clean
         failures = 0
         while True:
             if self._link_keys is None and not await self._first_link(failures):
@@ -193,7 +201,7 @@ class PanelOwner:
                 await self._connect_once(rediscover=failures > 0)
             except HelloFailed as exc:
                 outcome = exc.outcome
-                if isinstance(outcome, HelloLinkRequired):
+                if isinstance(outcome, HelloLinkRequired) and self._verified:
                     self._link_keys = None
                     self._last_error = f"link rejected ({outcome.code})"
                     self._set_connection(ConnectionState.LINK_REQUIRED, self._last_error)
@@ -207,11 +215,7 @@ class PanelOwner:
                     )
                     return
                 failures += 1
-                reason = (
-                    "another client holds this link (HELLO without session)"
-                    if isinstance(outcome, HelloNoSession)
-                    else f"HELLO refused ({getattr(outcome, 'code', '?')})"
-                )
+                reason = _refusal_reason(outcome, self._host)
                 self._failure(reason, alert=True)
                 await asyncio.sleep(
                     self._backoff(failures, self.settings.reconnect.refused_backoff)
@@ -258,7 +262,7 @@ class PanelOwner:
                 await self._verify_identity()
             assert self._host is not None
             log.info("linking", panel=self.panel_id, host=self._host, port=self._port)
-            self._link_keys = await linker(self._host, self._port)
+            self._link_keys = await self._call_linker(linker)
         except LinkFailed as exc:
             self._last_error = str(exc)
             self._set_connection(ConnectionState.LINK_REQUIRED, str(exc))
@@ -270,6 +274,18 @@ class PanelOwner:
             return False
         log.info("linked", panel=self.panel_id, mac=self.mac)
         return True
+
+    async def _call_linker(self, linker: Linker) -> LinkKeys:
+        """Link; anything but a protocol error (the key store failing) is an internal error,
+        raised to the supervisor with the linker kept so the restarted loop links again."""
+        assert self._host is not None
+        try:
+            return await linker(self._host, self._port)
+        except E27Error:
+            raise
+        except Exception as exc:
+            self._linker = linker
+            raise LinkerError(f"linking {self.panel_id} failed: {describe(exc)}") from exc
 
     def _backoff(self, failures: int, floor: float = 0.0) -> float:
         policy = self.settings.reconnect
@@ -310,6 +326,7 @@ class PanelOwner:
             self._link_keys,
             on_message=self._on_message,
             on_closed=self._on_closed,
+            on_error=self._on_session_error,
             timeouts=self.settings.timeouts,
         )
         self._session, self._session_ended = session, ended
@@ -346,6 +363,7 @@ class PanelOwner:
         assert self._eventlog is not None
         self._eventlog.start_at(result.log_newest)  # nothing older is replayed
         self._ready = True
+        self._internal_error = None  # a fresh read: the state is trustworthy again
         self._set_connection(ConnectionState.READY, None)
         log.info(
             "panel_ready",
@@ -368,6 +386,7 @@ class PanelOwner:
             first_only=True,
         )
         mine = next((r for r in replies if r.mac == self.mac), None)
+        self._verified = mine is not None
         if mine is not None:
             self._found(mine)
         elif replies:
@@ -390,6 +409,7 @@ class PanelOwner:
         )
         if not replies:
             raise TransportError(f"panel {self.mac} not found by discovery")
+        self._verified = True  # only replies carrying our MAC are kept
         self._found(replies[0])
 
     def _found(self, found: PanelAnnouncement) -> None:
@@ -428,6 +448,13 @@ class PanelOwner:
         self.queue.on_message(message)
         if not self._ready:
             return
+        try:
+            self._fold(message)
+        except Exception as exc:  # a bug here is ours, never the panel's
+            self._report(f"engine:{self.panel_id}", exc, domain=message.domain)
+
+    def _fold(self, message: Inbound) -> None:
+        """Fold one message of the ready session into the state."""
         reduction = Reduction(self._snapshot)
         try:
             apply_message(reduction, message)
@@ -442,6 +469,9 @@ class PanelOwner:
             self._background_read(requests.all_zones_status())  # a zone update may be missed
         self._commit(reduction)
 
+    def _on_session_error(self, session: Session, exc: Exception) -> None:
+        self._report(f"session:{self.panel_id}", exc, current=session is self._session)
+
     def _on_closed(self, session: Session, reason: str) -> None:
         if session is not self._session:
             return
@@ -450,6 +480,26 @@ class PanelOwner:
             self._queue.detach()
         if self._session_ended is not None:
             self._session_ended.set()
+
+    def _report(self, unit: str, exc: BaseException, **context: object) -> None:
+        """An internal error that the owner survives: log, record, alert."""
+        self._crashed(self._supervisor.report(unit, exc, panel=self.panel_id, **context))
+
+    def _run_crashed(self, incident: Incident) -> None:
+        """The connection loop raised; the supervisor restarts it after a back-off."""
+        self._ready = False
+        self._last_error = incident.summary
+        if self._queue is not None:
+            self._queue.detach()
+        self._set_connection(ConnectionState.DISCONNECTED, incident.summary)
+        self._crashed(incident)
+
+    def _crashed(self, incident: Incident) -> None:
+        """Make an internal error visible on this panel (``$alert``, event, health)."""
+        self._internal_error = incident.summary
+        data = {"unit": incident.unit, "error": incident.error}
+        self._bus.publish(PanelEvent(self.panel_id, "internal_error", data))
+        self._update_health()
 
     def _link_check(self) -> None:
         if self._probe_now is not None:
@@ -526,6 +576,7 @@ class PanelOwner:
             queue_depth=queue.depth if queue else 0,
             reconnects=self._reconnects,
             last_error=self._last_error,
+            internal_error=self._internal_error,
         )
         if health != self._snapshot.health:
             self._snapshot = replace(self._snapshot, health=health)
@@ -564,6 +615,23 @@ class PanelOwner:
         if session is not None:
             self._last_error = "resync requested"
             await session.close()
+
+
+def _refusal_reason(outcome: object, host: str | None) -> str:
+    if isinstance(outcome, HelloNoSession):
+        return "another client holds this link (HELLO without session)"
+    code = getattr(outcome, "code", "?")
+    if isinstance(outcome, HelloLinkRequired):  # ADR-0007: no verdict without identity
+        return (
+            f"HELLO refused ({code}) at {host}, whose MAC is not verified: "
+            "looking for the panel by MAC (if it is ours, its link was revoked)"
+        )
+    return f"HELLO refused ({code})"
+
+
+class LinkerError(Exception):
+    """The linker failed for a reason other than the panel (e.g. the key store): a bug or a
+    broken installation, never a network failure to retry quietly."""
 
 
 class IdentityMismatchError(E27Error):

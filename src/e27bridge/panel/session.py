@@ -35,6 +35,7 @@ from e27bridge.protocol.hello import (
 from e27bridge.protocol.identity import ClientIdentity, LinkKeys
 from e27bridge.protocol.messages import Inbound, decode_message, encode_request
 from e27bridge.protocol.requests import RequestSpec
+from e27bridge.supervisor import describe
 
 log = structlog.get_logger("e27bridge.session")
 
@@ -67,6 +68,7 @@ class Session:
         *,
         on_message: Callable[[Session, Inbound], None],
         on_closed: Callable[[Session, str], None],
+        on_error: Callable[[Session, Exception], None] | None = None,
         timeouts: SessionTimeouts | None = None,
     ) -> None:
         self.host = host
@@ -75,6 +77,7 @@ class Session:
         self._link_keys = link_keys
         self._on_message = on_message
         self._on_closed = on_closed
+        self._on_error = on_error
         self._timeouts = timeouts or SessionTimeouts()
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
@@ -166,6 +169,12 @@ class Session:
             reason = f"connection error: {exc}"
         except ProtocolError as exc:
             reason = f"protocol error: {exc}"
+        except Exception as exc:  # a bug on our side, never "closed by panel"
+            reason = f"internal error: {describe(exc)}"
+            if self._on_error is not None:
+                self._on_error(self, exc)
+            else:
+                log.exception("internal_error", unit="session", error=describe(exc))
         except asyncio.CancelledError:
             reason = "cancelled"
             raise

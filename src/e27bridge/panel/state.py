@@ -184,6 +184,7 @@ class LinkHealth:
     queue_depth: int = 0
     reconnects: int = 0
     last_error: str | None = None
+    internal_error: str | None = None  # a bug in the bridge, never the panel's fault
 
 
 class EntityKind(enum.Enum):
