@@ -11,7 +11,16 @@ from e27bridge.mqtt.topics import mac12
 from mqtt.capture import retained_tree
 
 from . import golden
-from .conftest import HASS_CONFIG, PANEL, H, InProcessDaemon, Stack, StackFactory, sim_config
+from .conftest import (
+    HASS_CONFIG,
+    PANEL,
+    H,
+    InProcessDaemon,
+    Stack,
+    StackFactory,
+    SubprocessDaemon,
+    sim_config,
+)
 from .validate import hass_config_errors, homie_errors
 
 BASE = "e27bridge/bridge"
@@ -222,3 +231,16 @@ async def test_unlinked_panel_reports_link_required_and_refuses_commands(
         # the inventory was never read, so the bridge knows no such entity yet
         assert result["status"] == "invalid" and result["error"]["reason"] == "unknown_entity"
         assert s.sim.stats.sessions_opened == 0 and s.sim.stats.links_made == 0
+
+
+async def test_link_revoked_on_the_panel_logs_link_required_with_the_panels_code(
+    stack: StackFactory,
+) -> None:
+    async with stack(subprocess=True) as s:
+        mark = s.listener.mark()
+        s.sim.revoke_link(close_sessions=True)
+        await s.listener.wait_topic(f"{H}/$alert/link-required", start=mark, timeout=10)
+        assert isinstance(s.daemon, SubprocessDaemon)
+        lines = [json.loads(line) for line in s.daemon.log().splitlines() if line.startswith("{")]
+        (event,) = [line for line in lines if line.get("event") == "link_required"]
+        assert event["error_code"] == 11006  # the panel's refusal, not redacted like a PIN

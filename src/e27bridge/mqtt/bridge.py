@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -150,6 +150,11 @@ class MqttBridge:
     @property
     def topics(self) -> Topics:
         return self._t
+
+    @property
+    def command_results(self) -> Mapping[tuple[str, str], int]:
+        """How many ``/set`` commands ended with each status, by (panel, status)."""
+        return self._router.results
 
     async def run(self) -> None:
         consumers: list[tuple[Callable[[EngineEvent], Awaitable[None]], Subscription]] = [

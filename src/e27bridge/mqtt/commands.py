@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -250,6 +251,7 @@ class CommandRouter:
         self._overrides = overrides
         self._arm_modes = arm_modes
         self._tasks: set[asyncio.Task[None]] = set()
+        self.results: Counter[tuple[str, str]] = Counter()  # (panel, status): metrics
 
     async def handle(self, message: aiomqtt.Message) -> bool:
         """Take one message if it is a ``/set`` of one of our panels (True when taken)."""
@@ -323,6 +325,7 @@ class CommandRouter:
         transaction: Any,
         properties: Properties | None,
     ) -> None:
+        self.results[panel_id, result.outcome.value] += 1
         body = json.dumps(result_payload(result, topic, transaction), separators=(",", ":"))
         await self._sink.publish(self._t.panel_response(panel_id), body, retain=False)
         response_topic = getattr(properties, "ResponseTopic", None) if properties else None

@@ -152,6 +152,7 @@ class MqttConnection:
         self._connected = asyncio.Event()
         self._stopping = asyncio.Event()
         self.connects = 0
+        self.published = 0  # messages the broker took (metrics)
 
     @property
     def connected(self) -> bool:
@@ -182,6 +183,8 @@ class MqttConnection:
             await client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
         except aiomqtt.MqttError as exc:
             log.warning("mqtt_publish_failed", topic=topic, error=str(exc))
+        else:
+            self.published += 1
 
     async def run(self) -> None:
         """Connect, serve, reconnect; returns only when cancelled or ``stop`` was called."""

@@ -209,7 +209,7 @@ class PanelOwner:
                         "link_required",
                         panel=self.panel_id,
                         mac=self.mac,
-                        code=outcome.code,
+                        error_code=outcome.code,  # "code" would be redacted as a PIN
                         hint="the panel no longer accepts this bridge's link keys: "
                         "run `e27bridge link` again",
                     )
@@ -421,9 +421,10 @@ class PanelOwner:
                 self._hints.save_host_hint(self.mac, found.host, found.port)
         name = found.name or self._snapshot.info.name
         serial = found.serial or self._snapshot.info.serial
-        self._snapshot = replace(
-            self._snapshot, info=replace(self._snapshot.info, name=name, serial=serial)
+        info = replace(
+            self._snapshot.info, name=name, serial=serial, host=found.host, port=found.port
         )
+        self._snapshot = replace(self._snapshot, info=info)
 
     async def _retire(self) -> None:
         """Retire the current session explicitly before any other may start."""

@@ -27,6 +27,7 @@ from e27bridge.protocol.requests import RequestSpec
 log = structlog.get_logger("e27bridge.queue")
 
 Sender = Callable[[int, RequestSpec], Awaitable[None]]
+Listener = Callable[[RequestSpec, "QueueResult"], None]
 
 
 class Priority(enum.IntEnum):
@@ -95,6 +96,7 @@ class RequestQueue:
         self._closed = False
         self.sent_total = 0
         self.last_rtt: float | None = None
+        self.listeners: list[Listener] = []  # told of every request's end (metrics)
 
     # --- lifecycle ----------------------------------------------------------------
 
@@ -345,6 +347,8 @@ class RequestQueue:
             item.expiry.cancel()
         if not item.future.done():
             item.future.set_result(result)
+            for listener in self.listeners:
+                listener(item.spec, result)
             log.debug(
                 "request_done",
                 route=item.spec.route,
