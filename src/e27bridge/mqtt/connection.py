@@ -9,7 +9,6 @@ Publishing while disconnected is a no-op (ADR-0103).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import socket
 import ssl
@@ -148,6 +147,7 @@ class MqttConnection:
         self._on_message = on_message
         self._rng = rng or random.Random()
         self._client: aiomqtt.Client | None = None
+        self._session_task: asyncio.Task[None] | None = None
         self._v5: bool = settings.protocol != "3.1.1"
         self._connected = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -191,8 +191,15 @@ class MqttConnection:
         attempt = 0
         while not self._stopping.is_set():
             started = time.monotonic()
+            self._session_task = asyncio.create_task(self._session())
             try:
-                await self._session()
+                await self._session_task
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if not self._stopping.is_set() or (current is not None and current.cancelling()):
+                    raise
+                log.info("mqtt_closed", host=self._s.host, port=self._s.port)
+                break
             except (aiomqtt.MqttError, TimeoutError, OSError) as exc:
                 if self._stopping.is_set():
                     log.info("mqtt_closed", host=self._s.host, port=self._s.port)
@@ -222,11 +229,10 @@ class MqttConnection:
         self._stopping.set()
         for topic, payload in final:
             await self.publish(topic, payload)
-        client = self._client
-        if client is not None:
-            with contextlib.suppress(aiomqtt.MqttError, RuntimeError, TimeoutError):
-                async with asyncio.timeout(2):
-                    await client.__aexit__(None, None, None)
+        session = self._session_task
+        if session is not None and not session.done():
+            session.cancel()  # leaves ``async with client``: a clean DISCONNECT, no will
+            await asyncio.wait({session}, timeout=2)
 
     def _fallback(self) -> bool:
         """Auto mode, never connected yet: try the other protocol version (ADR-0103).
@@ -262,9 +268,9 @@ class MqttConnection:
 
     async def _session(self) -> None:
         client = self._client_for()
-        async with asyncio.timeout(self._s.connect_timeout):
-            await client.__aenter__()
-        try:
+        # The timeout bounds the connect only (aiomqtt's blocking TCP connect has none).
+        async with asyncio.timeout(self._s.connect_timeout) as connecting, client:
+            connecting.reschedule(None)
             self.connects += 1
             self._client = client
             log.info(
@@ -287,9 +293,3 @@ class MqttConnection:
             async for message in client.messages:
                 if self._on_message is not None:
                     await self._on_message(message)
-        finally:
-            self._client = None
-            self._connected.clear()
-            with contextlib.suppress(aiomqtt.MqttError, RuntimeError, TimeoutError):
-                async with asyncio.timeout(2):
-                    await client.__aexit__(None, None, None)
