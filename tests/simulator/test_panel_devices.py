@@ -61,8 +61,20 @@ def test_light_levels_on_off_and_get_status_carries_only_level() -> None:
     assert h.ok("light", "get_status", {"light_id": dimmer})["level"] == 40
     h.ok("light", "set_status", {"light_id": dimmer, "level": 100})
     assert h.ok("light", "get_status", {"light_id": dimmer})["level"] == 99
-    h.ok("light", "set_status", {"light_id": switch, "level": 30})
+    # A non-dimmable light refuses a dimming level and keeps its state; on/off still works.
+    assert h.code("light", "set_status", {"light_id": switch, "level": 30}) == E.INVALID_PARAM
+    assert h.code("light", "set_status", {"light_id": switch, "status": "ON", "level": 50}) == (
+        E.INVALID_PARAM
+    )
+    assert h.ok("light", "get_status", {"light_id": switch})["level"] == 0
+    h.ok("light", "set_status", {"light_id": switch, "status": "ON", "level": 99})
     assert h.ok("light", "get_status", {"light_id": switch})["level"] == 99
+    h.ok("light", "set_status", {"light_id": switch, "level": 0})
+    assert h.ok("light", "get_status", {"light_id": switch})["level"] == 0
+    h.ok("light", "set_status", {"light_id": switch, "status": "ON"})
+    assert h.ok("light", "get_status", {"light_id": switch})["level"] == 99
+    attribs = h.ok("light", "get_attribs", {"light_id": switch})
+    assert attribs["dimmable"] is False
     for bad in ({"level": 101}, {"level": "50"}, {"status": "DIM"}, {}):
         assert h.code("light", "set_status", {"light_id": dimmer, **bad}) == E.INVALID_PARAM
 

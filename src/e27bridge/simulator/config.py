@@ -226,6 +226,7 @@ class Timings:
     privilege_window: float = 60.0
     zwave_report_delay: float = 0.0  # delay before a Z-Wave device's state broadcast
     countdown_interval: float = 0.0  # ee_timer broadcasts during delays (0 = on changes only)
+    tstat_drift_interval: float = 60.0  # one temperature step while heating/cooling (0 = off)
     time_scale: float = 1.0
 
     def __post_init__(self) -> None:
@@ -238,6 +239,7 @@ class Timings:
             "privilege_window",
             "zwave_report_delay",
             "countdown_interval",
+            "tstat_drift_interval",
         ):
             if getattr(self, name) < 0:
                 raise ScenarioError(f"timings.{name} must be >= 0")
@@ -249,6 +251,9 @@ class Timings:
 
 SessionPolicy = Literal["refuse", "replace"]
 TempUnits = Literal["F", "C"]
+LogAnnounce = Literal["none", "get_index"]
+AlarmFields = Literal["list", "bool"]
+DEFAULT_SETPOINT_RANGE: dict[str, tuple[int, int]] = {"F": (40, 95), "C": (5, 35)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,8 +273,22 @@ class Behaviour:
     # Firmware where arming and bypass need an authenticated session (vendor permission
     # document: per-user area rights); the reference arms without authenticate.
     codes_need_authenticate: bool = False
+    log_announce: LogAnnounce = "none"  # how new log entries are announced (ADR-0206)
+    alarm_fields: AlarmFields = "list"  # format of area ``alarms`` / ``alarm_mem`` (ADR-0205)
+    tstat_setpoint_min: int | None = None  # accepted setpoints (default by units, ADR-0208)
+    tstat_setpoint_max: int | None = None
+
+    def setpoint_range(self) -> tuple[int, int]:
+        low, high = DEFAULT_SETPOINT_RANGE[self.tstat_units]
+        return (
+            low if self.tstat_setpoint_min is None else self.tstat_setpoint_min,
+            high if self.tstat_setpoint_max is None else self.tstat_setpoint_max,
+        )
 
     def __post_init__(self) -> None:
+        low, high = self.setpoint_range()
+        if not -40 <= low <= high <= 150:
+            raise ScenarioError("behaviour: need -40 <= tstat_setpoint_min <= max <= 150")
         if not 1 <= self.block_size <= 256:
             raise ScenarioError("behaviour.block_size must be 1..256")
         for name in ("numeric_string_blocks", "zwave_busy_rate"):

@@ -1,0 +1,1 @@
+"""One module per panel domain behind ``simulator.panel``'s dispatcher (see base.py)."""
