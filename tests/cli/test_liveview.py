@@ -11,7 +11,6 @@ from e27bridge.panel.events import (
     EntityChanged,
     PanelEvent,
     SnapshotReplaced,
-    TroublesChanged,
 )
 from e27bridge.panel.state import (
     Area,
@@ -60,7 +59,6 @@ def test_zone_chatter_and_bootstrap_are_silent() -> None:
     assert describe(changed(EntityKind.ZONE, None, zone)) is None  # appeared at bootstrap
     assert describe(changed(EntityKind.ZONE, zone, None)) is None
     assert describe(SnapshotReplaced(P, snapshot())) is None
-    assert describe(TroublesChanged(P, (), ("ac fail",))) is None  # the trouble event says it
 
 
 def test_area_arming_armed_and_alarm() -> None:

@@ -9,45 +9,34 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import structlog
 
+from e27bridge.panel.kinds import KINDS
+from e27bridge.panel.kinds.base import Found
 from e27bridge.panel.queue import Priority, QueueResult, RequestQueue
 from e27bridge.panel.reducer import Reduction, apply_message
-from e27bridge.panel.state import (
-    Area,
-    Barrier,
-    EntityKind,
-    Keypad,
-    Light,
-    Lock,
-    Output,
-    PanelInfo,
-    PanelSnapshot,
-    Thermostat,
-    User,
-    Zone,
-)
+from e27bridge.panel.state import EntityKind, PanelInfo, PanelSnapshot
 from e27bridge.protocol import models, requests
 from e27bridge.protocol.errors import E27Error, MalformedMessage, PanelErrorCode
 
 log = structlog.get_logger("e27bridge.bootstrap")
 
-UNDEFINED = "UNDEFINED"
-REQUIRED_DOMAINS = frozenset({"area", "zone", "output"})
-_FACTORIES: dict[str, tuple[EntityKind, Any]] = {
-    "area": (EntityKind.AREA, Area),
-    "zone": (EntityKind.ZONE, Zone),
-    "output": (EntityKind.OUTPUT, Output),
-    "light": (EntityKind.LIGHT, Light),
-    "lock": (EntityKind.LOCK, Lock),
-    "tstat": (EntityKind.TSTAT, Thermostat),
-    "barrier": (EntityKind.BARRIER, Barrier),
-    "keypad": (EntityKind.KEYPAD, Keypad),
-    "user": (EntityKind.USER, User),
-}
-_STATUS_PER_ID = ("area", "light", "lock", "tstat", "barrier")
+
+def status_plan(snapshot: PanelSnapshot) -> tuple[requests.RequestSpec, ...]:
+    """The status reads after the inventory: one bulk read per kind that has one, else one
+    ``get_status`` per entity; kinds without entities or without status cost nothing."""
+    plan: list[requests.RequestSpec] = []
+    for kind, spec in KINDS.items():
+        ids = sorted(snapshot.entities(kind))
+        if not ids:
+            continue
+        if spec.bulk is not None:
+            plan.append(spec.bulk.request())
+        elif spec.status is not None:
+            plan.extend(requests.get_status(kind.value, entity_id) for entity_id in ids)
+    plan.append(requests.system_troubles())
+    return tuple(plan)
 
 
 class BootstrapFailed(E27Error):
@@ -83,27 +72,24 @@ class Bootstrapper:
 
     async def run(self) -> BootstrapResult:
         info = await self._version()
-        tables = {d: await self._table(d) for d in (*requests.ENTITY_DOMAINS, "keypad")}
-        inventory = {
-            d: await self._configured(d, tables.get(d)) for d in requests.INVENTORY_DOMAINS
-        }
-        definitions = await self._zone_definitions() if inventory["zone"] else ()
-        snapshot = PanelSnapshot(self._panel_id, info)
-        reduction = Reduction(snapshot)
-        for domain, ids in inventory.items():
-            kind, factory = _FACTORIES[domain]
+        tables = {k: await self._table(k) for k, spec in KINDS.items() if spec.table}
+        inventory = {k: await self._configured(k, tables.get(k)) for k in KINDS}
+        found = Found(await self._zone_definitions() if _need_definitions(inventory) else ())
+        reduction = Reduction(PanelSnapshot(self._panel_id, info))
+        for kind, ids in inventory.items():
             entities = {}
             for entity_id in ids:
-                attribs = await self._attribs(domain, entity_id)
-                if attribs is None:
-                    continue
-                entity = _entity(factory, domain, attribs, definitions)
+                attribs = await self._attribs(kind.value, entity_id)
+                entity = None if attribs is None else KINDS[kind].build(attribs, found)
                 if entity is not None:
                     entities[entity_id] = entity
             reduction.snapshot = reduction.snapshot.with_entities(kind, entities)
-        await self._status(reduction)
+        for spec in status_plan(reduction.snapshot):
+            await self._apply(reduction, spec)
         csms = {
-            d: t.table_csm for d, t in tables.items() if t is not None and t.table_csm is not None
+            k.value: t.table_csm
+            for k, t in tables.items()
+            if t is not None and t.table_csm is not None
         }
         log_index = await self._ask(requests.log_index())
         newest = None
@@ -123,16 +109,19 @@ class Bootstrapper:
             firmware=version.firmware,
         )
 
-    async def _table(self, domain: str) -> models.TableInfo | None:
-        result = await self._ask(requests.table_info(domain))
+    async def _table(self, kind: EntityKind) -> models.TableInfo | None:
+        result = await self._ask(requests.table_info(kind.value))
         return models.parse_table_info(result.reply.body) if result.ok and result.reply else None
 
-    async def _configured(self, domain: str, table: models.TableInfo | None) -> tuple[int, ...]:
+    async def _configured(
+        self, kind: EntityKind, table: models.TableInfo | None
+    ) -> tuple[int, ...]:
+        domain = kind.value
         transfer = models.PagedTransfer(domain, table.table_elements if table else None)
         while (block := transfer.next_block()) is not None:
             result = await self._ask(requests.get_configured(domain, block))
             if not result.ok or result.reply is None:
-                if domain in REQUIRED_DOMAINS:
+                if KINDS[kind].required:
                     raise BootstrapFailed(f"{domain}.get_configured refused: {result.reason}")
                 log.info("inventory_unavailable", domain=domain, code=result.code)
                 return ()
@@ -168,18 +157,6 @@ class Bootstrapper:
         except MalformedMessage:
             return None
 
-    async def _status(self, reduction: Reduction) -> None:
-        snapshot = reduction.snapshot
-        if snapshot.zones:
-            await self._apply(reduction, requests.all_zones_status())
-        if snapshot.outputs:
-            await self._apply(reduction, requests.all_outputs_status())
-        for domain in _STATUS_PER_ID:
-            kind = _FACTORIES[domain][0]
-            for entity_id in snapshot.entities(kind):
-                await self._apply(reduction, requests.get_status(domain, entity_id))
-        await self._apply(reduction, requests.system_troubles())
-
     async def _apply(self, reduction: Reduction, spec: requests.RequestSpec) -> None:
         result = await self._ask(spec)
         if result.ok and result.reply is not None:
@@ -189,23 +166,5 @@ class Bootstrapper:
                 log.warning("status_malformed", route=spec.route, error=str(exc))
 
 
-def _entity(
-    factory: Any, domain: str, attribs: models.Attribs, definitions: tuple[str, ...]
-) -> Any:
-    if domain == "zone":
-        definition = _definition_name(attribs.definition, definitions)
-        if definition == UNDEFINED:
-            return None  # placeholder zones are never exposed
-        return Zone(attribs.entity_id, attribs.name, attribs.area_id, definition)
-    if domain in ("light", "lock", "barrier", "keypad"):
-        return factory(attribs.entity_id, attribs.name, attribs.area_id)
-    return factory(attribs.entity_id, attribs.name)
-
-
-def _definition_name(value: str | int | None, definitions: tuple[str, ...]) -> str | None:
-    """Definitions may be names or 1-based indexes into ``zone.get_defs`` (ADR-0002)."""
-    if isinstance(value, str):
-        return value.strip().upper() or None
-    if isinstance(value, int) and 1 <= value <= len(definitions):
-        return definitions[value - 1].strip().upper()
-    return None
+def _need_definitions(inventory: dict[EntityKind, tuple[int, ...]]) -> bool:
+    return any(ids and KINDS[kind].needs_definitions for kind, ids in inventory.items())

@@ -29,13 +29,6 @@ class ConnectionChanged:
 
 
 @dataclass(frozen=True, slots=True)
-class TroublesChanged:
-    panel_id: str
-    old: tuple[str, ...]
-    new: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class PanelEvent:
     """Something that happened on the panel (arm/disarm, alarm, bypass, trouble, log entry)."""
 
@@ -52,4 +45,4 @@ class SnapshotReplaced:
     snapshot: PanelSnapshot
 
 
-EngineEvent = EntityChanged | ConnectionChanged | TroublesChanged | PanelEvent | SnapshotReplaced
+EngineEvent = EntityChanged | ConnectionChanged | PanelEvent | SnapshotReplaced

@@ -30,13 +30,13 @@ from e27bridge.panel.commands import (
 )
 from e27bridge.panel.eventlog import TRIGGERS, EventLogFollower
 from e27bridge.panel.events import ConnectionChanged, PanelEvent, SnapshotReplaced
+from e27bridge.panel.kinds import KINDS
 from e27bridge.panel.planning import plan_command
 from e27bridge.panel.queue import Priority, QueueSettings, RequestQueue
 from e27bridge.panel.reducer import Reduction, apply_message
 from e27bridge.panel.session import HelloFailed, Session, SessionTimeouts
 from e27bridge.panel.state import (
     ConnectionState,
-    EntityKind,
     LinkHealth,
     PanelInfo,
     PanelSnapshot,
@@ -536,7 +536,7 @@ class PanelOwner:
     def _install(self, fresh: PanelSnapshot) -> None:
         reduction = Reduction(self._snapshot)
         reduction.snapshot = replace(reduction.snapshot, info=fresh.info)
-        for kind in EntityKind:
+        for kind in KINDS:
             entities = fresh.entities(kind)
             for entity in entities.values():
                 reduction.put(kind, entity)

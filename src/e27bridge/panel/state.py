@@ -12,6 +12,39 @@ from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import Any
 
+from e27bridge.panel.kinds import KINDS, EntityKind
+from e27bridge.panel.kinds.area import AlarmPhase, Area, ArmMode
+from e27bridge.panel.kinds.barrier import Barrier, BarrierPosition
+from e27bridge.panel.kinds.keypad import Keypad
+from e27bridge.panel.kinds.light import Light
+from e27bridge.panel.kinds.lock import Lock
+from e27bridge.panel.kinds.output import Output
+from e27bridge.panel.kinds.tstat import Thermostat
+from e27bridge.panel.kinds.user import User
+from e27bridge.panel.kinds.zone import Zone
+
+__all__ = [
+    "AlarmPhase",
+    "Area",
+    "ArmMode",
+    "Barrier",
+    "BarrierPosition",
+    "Capabilities",
+    "ConnectionState",
+    "EntityKind",
+    "Keypad",
+    "Light",
+    "LinkHealth",
+    "Lock",
+    "Output",
+    "PanelInfo",
+    "PanelSnapshot",
+    "Thermostat",
+    "User",
+    "Zone",
+    "changed_fields",
+]
+
 
 class ConnectionState(enum.Enum):
     """Lifecycle of a panel as the bridge sees it (mirrors Homie ``$state``)."""
@@ -21,148 +54,6 @@ class ConnectionState(enum.Enum):
     DISCONNECTED = "disconnected"  # session lost; reconnecting
     LINK_REQUIRED = "link_required"  # panel rejected the link keys; run `e27bridge link`
     STOPPED = "stopped"
-
-
-class ArmMode(enum.Enum):
-    DISARMED = "disarmed"
-    ARMED_AWAY = "armed_away"
-    ARMED_STAY = "armed_stay"
-
-    @property
-    def panel_value(self) -> str:
-        return self.name
-
-
-class AlarmPhase(enum.Enum):
-    """What an area is doing, in the vocabulary of Home Assistant's alarm panel."""
-
-    DISARMED = "disarmed"
-    ARMING = "arming"  # exit delay running
-    ARMED_AWAY = "armed_away"
-    ARMED_HOME = "armed_home"
-    PENDING = "pending"  # entry delay running
-    TRIGGERED = "triggered"
-
-
-class BarrierPosition(enum.Enum):
-    OPEN = "open"
-    CLOSED = "closed"
-    OPENING = "opening"
-    CLOSING = "closing"
-    STOPPED = "stopped"
-    UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class Area:
-    id: int
-    name: str
-    arm_state: ArmMode | None = None
-    arm_cmd_state: ArmMode | None = None  # target of a pending arm (exit delay)
-    ready: bool | None = None
-    ready_status: str | None = None
-    ee_timer: int = 0
-    alarm_zone: str = ""
-    alarm_active: bool = False
-    alarm_type: str | None = None
-    chime: bool | None = None
-    zones_bypassed: int = 0
-    troubles: tuple[str, ...] = ()
-
-    @property
-    def phase(self) -> AlarmPhase | None:
-        if self.arm_state is None:
-            return None
-        if self.alarm_active:
-            return AlarmPhase.TRIGGERED
-        if self.arm_state is ArmMode.DISARMED:
-            pending = self.arm_cmd_state not in (None, ArmMode.DISARMED)
-            return AlarmPhase.ARMING if pending and self.ee_timer > 0 else AlarmPhase.DISARMED
-        if self.ee_timer > 0 and self.alarm_zone:
-            return AlarmPhase.PENDING
-        return (
-            AlarmPhase.ARMED_AWAY if self.arm_state is ArmMode.ARMED_AWAY else AlarmPhase.ARMED_HOME
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Zone:
-    id: int
-    name: str
-    area_id: int | None = None
-    definition: str | None = None
-    status_code: str | None = None  # raw bulk status character
-    enabled: bool | None = None
-    violated: bool | None = None
-    trouble: bool = False
-    tamper: bool = False
-    alarm: bool = False
-    bypassed: bool | None = None
-    low_battery: bool = False
-    rssi: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Output:
-    id: int
-    name: str
-    on: bool | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Light:
-    id: int
-    name: str
-    area_id: int | None = None
-    level: int | None = None  # 0-99 (0 = off)
-
-    @property
-    def on(self) -> bool | None:
-        return None if self.level is None else self.level > 0
-
-
-@dataclass(frozen=True, slots=True)
-class Lock:
-    id: int
-    name: str
-    area_id: int | None = None
-    locked: bool | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Thermostat:
-    id: int
-    name: str
-    temperature: float | None = None
-    humidity: float | None = None
-    mode: str | None = None
-    fan_mode: str | None = None
-    heat_setpoint: float | None = None
-    cool_setpoint: float | None = None
-    battery: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Barrier:
-    id: int
-    name: str
-    area_id: int | None = None
-    position: BarrierPosition = BarrierPosition.UNKNOWN
-    tamper: bool = False
-    low_battery: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Keypad:
-    id: int
-    name: str
-    area_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    id: int
-    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,19 +78,10 @@ class LinkHealth:
     internal_error: str | None = None  # a bug in the bridge, never the panel's fault
 
 
-class EntityKind(enum.Enum):
-    AREA = "area"
-    ZONE = "zone"
-    OUTPUT = "output"
-    LIGHT = "light"
-    LOCK = "lock"
-    TSTAT = "tstat"
-    BARRIER = "barrier"
-    KEYPAD = "keypad"
-    USER = "user"
+_NONE: Mapping[int, Any] = MappingProxyType({})
 
 
-def _empty() -> Mapping[int, Any]:
+def _empty() -> Mapping[EntityKind, Mapping[int, Any]]:
     return MappingProxyType({})
 
 
@@ -216,44 +98,58 @@ class PanelSnapshot:
     panel_id: str
     info: PanelInfo
     connection: ConnectionState = ConnectionState.CONNECTING
-    areas: Mapping[int, Area] = field(default_factory=_empty)
-    zones: Mapping[int, Zone] = field(default_factory=_empty)
-    outputs: Mapping[int, Output] = field(default_factory=_empty)
-    lights: Mapping[int, Light] = field(default_factory=_empty)
-    locks: Mapping[int, Lock] = field(default_factory=_empty)
-    tstats: Mapping[int, Thermostat] = field(default_factory=_empty)
-    barriers: Mapping[int, Barrier] = field(default_factory=_empty)
-    keypads: Mapping[int, Keypad] = field(default_factory=_empty)
-    users: Mapping[int, User] = field(default_factory=_empty)
+    entity_sets: Mapping[EntityKind, Mapping[int, Any]] = field(default_factory=_empty)
     troubles: tuple[str, ...] = ()
     health: LinkHealth = field(default_factory=LinkHealth)
 
     def entities(self, kind: EntityKind) -> Mapping[int, Any]:
-        mapping: Mapping[int, Any] = getattr(self, _COLLECTIONS[kind])
-        return mapping
+        return self.entity_sets.get(kind, _NONE)
 
     def with_entities(self, kind: EntityKind, entities: Mapping[int, Any]) -> PanelSnapshot:
-        changes: dict[str, Any] = {_COLLECTIONS[kind]: MappingProxyType(dict(entities))}
-        return replace(self, **changes)
+        sets = dict(self.entity_sets)
+        sets[kind] = MappingProxyType(dict(entities))
+        return replace(self, entity_sets=MappingProxyType(sets))
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(kinds=frozenset(k for k in EntityKind if self.entities(k)))
+        return Capabilities(kinds=frozenset(k for k in KINDS if self.entities(k)))
 
+    # Typed views of the built-in kinds.
+    @property
+    def areas(self) -> Mapping[int, Area]:
+        return self.entities(EntityKind.AREA)
 
-_COLLECTIONS: Mapping[EntityKind, str] = MappingProxyType(
-    {
-        EntityKind.AREA: "areas",
-        EntityKind.ZONE: "zones",
-        EntityKind.OUTPUT: "outputs",
-        EntityKind.LIGHT: "lights",
-        EntityKind.LOCK: "locks",
-        EntityKind.TSTAT: "tstats",
-        EntityKind.BARRIER: "barriers",
-        EntityKind.KEYPAD: "keypads",
-        EntityKind.USER: "users",
-    }
-)
+    @property
+    def zones(self) -> Mapping[int, Zone]:
+        return self.entities(EntityKind.ZONE)
+
+    @property
+    def outputs(self) -> Mapping[int, Output]:
+        return self.entities(EntityKind.OUTPUT)
+
+    @property
+    def lights(self) -> Mapping[int, Light]:
+        return self.entities(EntityKind.LIGHT)
+
+    @property
+    def locks(self) -> Mapping[int, Lock]:
+        return self.entities(EntityKind.LOCK)
+
+    @property
+    def tstats(self) -> Mapping[int, Thermostat]:
+        return self.entities(EntityKind.TSTAT)
+
+    @property
+    def barriers(self) -> Mapping[int, Barrier]:
+        return self.entities(EntityKind.BARRIER)
+
+    @property
+    def keypads(self) -> Mapping[int, Keypad]:
+        return self.entities(EntityKind.KEYPAD)
+
+    @property
+    def users(self) -> Mapping[int, User]:
+        return self.entities(EntityKind.USER)
 
 
 def changed_fields(old: Any, new: Any) -> tuple[str, ...]:

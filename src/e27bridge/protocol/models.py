@@ -92,19 +92,6 @@ class Page:
     items: Any = field(repr=False)
 
 
-PLURALS = {
-    "area": "areas",
-    "zone": "zones",
-    "output": "outputs",
-    "light": "lights",
-    "lock": "locks",
-    "barrier": "barriers",
-    "tstat": "tstats",
-    "user": "users",
-    "keypad": "keypads",
-}
-
-
 def parse_page(body: dict[str, Any], items_key: str) -> Page:
     block_id = as_int(body.get("block_id"))
     block_count = as_int(body.get("block_count"))
@@ -133,8 +120,11 @@ def parse_id_list(value: Any) -> tuple[int, ...]:
 class PagedTransfer:
     """Collects ``get_configured``-style blocks 1..N; tells the caller which block is next."""
 
-    def __init__(self, domain: str, table_elements: int | None = None) -> None:
+    def __init__(
+        self, domain: str, table_elements: int | None = None, items_key: str | None = None
+    ) -> None:
         self.domain = domain
+        self.items_key = items_key or f"{domain}s"  # "zones", "tstats", ... (protocol §13.1)
         self.table_elements = table_elements
         self.block_count: int | None = None
         self._blocks: dict[int, tuple[int, ...]] = {}
@@ -149,7 +139,7 @@ class PagedTransfer:
         return next((b for b in range(1, self.block_count + 1) if b not in self._blocks), None)
 
     def add(self, body: dict[str, Any]) -> None:
-        page = parse_page(body, PLURALS[self.domain])
+        page = parse_page(body, self.items_key)
         if page.block_count == 0:
             self.block_count = 0
             return

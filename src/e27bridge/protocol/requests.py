@@ -9,9 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-ENTITY_DOMAINS = ("area", "zone", "output", "light", "barrier", "lock", "tstat")
-INVENTORY_DOMAINS = (*ENTITY_DOMAINS, "user", "keypad")
-
 
 @dataclass(frozen=True, slots=True)
 class RequestSpec:

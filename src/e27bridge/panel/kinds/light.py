@@ -1,0 +1,35 @@
+"""Lights: a level 0-99, 0 meaning off (protocol §13.6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from e27bridge.panel.kinds.base import Found, KindSpec, StatusReader, per_id
+from e27bridge.protocol import models
+
+
+@dataclass(frozen=True, slots=True)
+class Light:
+    id: int
+    name: str
+    area_id: int | None = None
+    level: int | None = None  # 0-99 (0 = off)
+
+    @property
+    def on(self) -> bool | None:
+        return None if self.level is None else self.level > 0
+
+
+def merge(old: Light, status: models.LightStatus) -> Light:
+    return old if status.level is None else replace(old, level=min(status.level, 99))
+
+
+def build(attribs: models.Attribs, found: Found) -> Light:
+    return Light(attribs.entity_id, attribs.name, attribs.area_id)
+
+
+SPEC = KindSpec(
+    label="lights",
+    build=build,
+    status=StatusReader(per_id("light", models.parse_light_status), merge),
+)

@@ -1,0 +1,43 @@
+"""Outputs (relays): on/off, read in bulk (protocol §13.4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from e27bridge.panel.kinds.base import BulkStatus, Found, KindSpec, StatusReader, per_id
+from e27bridge.protocol import models, requests
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    id: int
+    name: str
+    on: bool | None = None
+
+
+def merge(old: Output, status: models.OnOffStatus) -> Output:
+    return old if status.on is None else replace(old, on=status.on)
+
+
+def merge_bulk(old: Output, on: bool) -> Output:
+    return replace(old, on=on)
+
+
+def _bulk(body: dict[str, Any]) -> dict[int, bool]:
+    return models.decode_output_bulk(body.get("status"))
+
+
+def build(attribs: models.Attribs, found: Found) -> Output:
+    return Output(attribs.entity_id, attribs.name)
+
+
+SPEC = KindSpec(
+    label="outputs",
+    build=build,
+    status=StatusReader(per_id("output", models.parse_output_status), merge),
+    bulk=BulkStatus(
+        "get_all_outputs_status", requests.all_outputs_status, StatusReader(_bulk, merge_bulk)
+    ),
+    required=True,
+)

@@ -1,0 +1,47 @@
+"""Thermostats: temperature, humidity, mode, fan, setpoints (protocol §13.5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from e27bridge.panel.kinds.base import Found, KindSpec, StatusReader, merge_present, per_id
+from e27bridge.protocol import models
+
+
+@dataclass(frozen=True, slots=True)
+class Thermostat:
+    id: int
+    name: str
+    temperature: float | None = None
+    humidity: float | None = None
+    mode: str | None = None
+    fan_mode: str | None = None
+    heat_setpoint: float | None = None
+    cool_setpoint: float | None = None
+    battery: int | None = None
+
+
+_STATUS_FIELDS = (
+    "temperature",
+    "humidity",
+    "mode",
+    "fan_mode",
+    "heat_setpoint",
+    "cool_setpoint",
+    "battery",
+)
+
+
+def merge(old: Thermostat, status: models.TstatStatus) -> Thermostat:
+    return merge_present(old, status, *_STATUS_FIELDS)
+
+
+def build(attribs: models.Attribs, found: Found) -> Thermostat:
+    return Thermostat(attribs.entity_id, attribs.name)
+
+
+SPEC = KindSpec(
+    label="thermostats",
+    build=build,
+    status=StatusReader(per_id("tstat", models.parse_tstat_status), merge),
+)
