@@ -40,10 +40,8 @@ async def discover(
         _Collector,
         local_addr=("0.0.0.0", 0),  # noqa: S104 - broadcast replies come from anywhere
         family=socket.AF_INET,
+        allow_broadcast=True,
     )
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
     found: dict[str, PanelAnnouncement] = {}
     interval = resend_every or max(timeout / 3, 0.2)
     deadline = loop.time() + timeout
