@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
 import json
 import logging
-import os
 import shlex
 import signal
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +22,7 @@ import structlog
 from e27bridge.commands import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from e27bridge.daemon.eventloop import LoopUnavailableError, add_loop_argument
 from e27bridge.daemon.eventloop import run as run_loop
+from e27bridge.daemon.keystore import write_private_file
 
 HELP = "run a simulated E27 panel (real wire protocol) for tests and demos"
 
@@ -142,18 +140,10 @@ def start_line(info: dict[str, Any]) -> str:
 
 
 def write_stats(path: Path, stats: dict[str, Any]) -> None:
-    """Atomic write so a reader never sees half a file."""
+    """Atomic write (the key store's writer) so a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".stats-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(stats, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    text = json.dumps(stats, indent=2, sort_keys=True) + "\n"
+    write_private_file(path, text.encode())
 
 
 async def _serve(config: Any, args: argparse.Namespace) -> int:
