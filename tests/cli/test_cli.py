@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import ast
 import json
 import re
 import shlex
+import signal
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -15,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import e27bridge
+from e27bridge.cli import build_parser
 
 from .conftest import SCRIPT, clean_env, free_port
 
@@ -55,12 +58,17 @@ class Panel:
 @pytest.fixture(scope="module")
 def panel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Panel]:
     """``e27bridge simulate`` on free ports, with this module's credentials."""
-    log_path = tmp_path_factory.mktemp("simulator") / "stderr.log"
+    directory = tmp_path_factory.mktemp("simulator")
+    log_path = directory / "stderr.log"
     log = log_path.open("w")
+    scenario = directory / "scenario.toml"  # room for every link the tests make
+    scenario.write_text('profile = "small"\n[credentials]\nlink_slots = 32\n', encoding="utf-8")
     proc = subprocess.Popen(
         [
             str(SCRIPT),
             "simulate",
+            "--scenario",
+            str(scenario),
             "--port",
             "0",
             "--discovery-port",
@@ -224,7 +232,13 @@ def test_link_with_an_unreadable_config_exits_2(tmp_path: Path) -> None:
 
 def test_discover_prints_the_panel_table(panel: Panel) -> None:
     result = cli(
-        "discover", "--host", "127.0.0.1", "--port", str(panel.discovery_port), "--timeout", "1"
+        "discover",
+        "--host",
+        "127.0.0.1",
+        "--discovery-port",
+        str(panel.discovery_port),
+        "--timeout",
+        "1",
     )
     assert result.returncode == 0, panel.explain(result)
     header, row = result.stdout.splitlines()
@@ -235,9 +249,12 @@ def test_discover_prints_the_panel_table(panel: Panel) -> None:
 
 
 def test_discover_with_no_answer_exits_1() -> None:
-    result = cli("discover", "--host", "127.0.0.1", "--port", str(free_port()), "--timeout", "0.5")
+    port = free_port()
+    result = cli(
+        "discover", "--host", "127.0.0.1", "--discovery-port", str(port), "--timeout", "0.5"
+    )
     assert result.returncode == 1
-    assert "no panel answered" in result.stdout
+    assert f"no panel answered on UDP 127.0.0.1:{port}" in result.stdout  # the port it used
 
 
 def test_exit_codes_are_defined_once() -> None:
@@ -254,3 +271,145 @@ def test_exit_codes_are_defined_once() -> None:
         if isinstance(target, ast.Name) and target.id.startswith("EXIT_")
     ]
     assert defining == []
+
+
+def panel_toml(panel: Panel, state: Path, panel_id: str = "home", extra: str = "") -> str:
+    return (
+        f'[bridge]\nstate_dir = "{state}"\n\n[[panels]]\nid = "{panel_id}"\n'
+        f'mac = "{panel.mac}"\nhost = "{panel.host}"\nport = {panel.port}\n'
+        f"discovery_port = {panel.discovery_port}\n{extra}"
+    )
+
+
+def test_link_with_config_links_the_configured_panel_without_asking_for_it(
+    panel: Panel, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    config = tmp_path / "config.toml"
+    config.write_text(panel_toml(panel, state), encoding="utf-8")
+    result = cli(
+        "link",
+        "--config",
+        str(config),
+        env={"E27BRIDGE_ACCESS_CODE": ACCESS_CODE, "E27BRIDGE_PASSPHRASE": PASSPHRASE},
+    )
+    assert result.returncode == 0, panel.explain(result)
+    assert f"UDP {panel.host}:{panel.discovery_port}" in result.stdout  # unicast, its port
+    assert f"linking home at {panel.host}:{panel.port}" in result.stdout
+    assert "[[panels]]" not in result.stdout  # it is in the config already
+    assert mode(state / "links" / f"{panel.mac}.json") == 0o600
+
+    again = cli("link", "--config", str(config))  # nothing left to link: no prompt
+    assert again.returncode == 0, again.stderr
+    assert "linked already" in again.stdout
+
+
+def test_link_panel_takes_secrets_from_the_config_and_links_only_that_panel(
+    panel: Panel, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    config = tmp_path / "config.toml"
+    secrets = f'access_code = "{ACCESS_CODE}"\npassphrase = "{PASSPHRASE}"\n'
+    other = '\n[[panels]]\nid = "barn"\nmac = "00:11:22:33:44:55"\nhost = "127.0.0.1"\n'
+    config.write_text(panel_toml(panel, state, extra=secrets) + other, encoding="utf-8")
+    result = cli("link", "--config", str(config), "--panel", "home", stdin="")
+    assert result.returncode == 0, panel.explain(result)
+    assert sorted(p.name for p in (state / "links").iterdir()) == [f"{panel.mac}.json"]
+    assert ACCESS_CODE not in result.stdout + result.stderr
+
+    unknown = cli("link", "--config", str(config), "--panel", "cellar", stdin="")
+    assert unknown.returncode == 2
+    assert "no panel 'cellar' in the config (configured: home, barn)" in unknown.stderr
+
+
+def test_link_host_probes_only_that_host_and_links_there_without_a_discovery_answer(
+    panel: Panel, tmp_path: Path
+) -> None:
+    silent = free_port()  # nothing answers discovery here
+    result = cli(
+        "link",
+        "--state-dir",
+        str(tmp_path / "state"),
+        "--host",
+        panel.host,
+        "--port",
+        str(panel.port),
+        "--discovery-port",
+        str(silent),
+        "--mac",
+        panel.mac,
+        "--stdin",
+        stdin=f"{ACCESS_CODE}\n{PASSPHRASE}\n",
+    )
+    assert result.returncode == 0, panel.explain(result)
+    assert "255.255.255.255" not in result.stdout
+    assert f"no discovery answer on UDP {panel.host}:{silent}" in result.stdout
+    assert f"at {panel.host}:{panel.port}" in result.stdout
+
+
+def test_first_ctrl_c_at_the_prompt_exits_130_at_once(panel: Panel, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(panel_toml(panel, tmp_path / "state"), encoding="utf-8")
+    proc = subprocess.Popen(
+        [str(SCRIPT), "link", "--config", str(config)],
+        stdin=subprocess.PIPE,  # kept open: the prompt waits
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean_env(),
+        start_new_session=True,  # no terminal: getpass reads stdin, prompts on stderr
+    )
+    try:
+        assert proc.stderr is not None
+        prompt = b""
+        while b"Access code" not in prompt:
+            chunk = proc.stderr.read1(256)
+            assert chunk, prompt
+            prompt += chunk
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=3) == 130
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _parsers() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+def test_every_option_has_help_and_port_options_mean_one_thing() -> None:
+    for name, parser in _parsers().items():
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help, f"{name} {action.option_strings} has no help text"
+            if "--port" in action.option_strings:
+                assert "TCP API port" in action.help, (name, action.help)
+            if "--discovery-port" in action.option_strings:
+                assert "UDP discovery port" in action.help, (name, action.help)
+
+
+@pytest.mark.parametrize("command", ["run", "demo", "simulate"])
+def test_log_level_takes_the_same_names_in_any_case(command: str) -> None:
+    parser = _parsers()[command]
+    for given in ("debug", "Info", "WARNING", "error", "critical"):
+        assert parser.parse_args(["--log-level", given]).log_level == given.upper()
+    with pytest.raises(SystemExit) as exited:
+        parser.parse_args(["--log-level", "loud"])
+    assert exited.value.code == 2
+
+
+def test_a_missing_config_file_says_how_to_create_one(tmp_path: Path) -> None:
+    result = cli("run", "--config", str(tmp_path / "nope.toml"))
+    assert result.returncode == 2
+    assert "file not found; create it from config/example.toml" in result.stderr
+    assert "[[panels]]" in result.stderr
+
+
+def test_a_mistyped_key_gets_the_nearest_known_key(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[mqtt]\nkeepalve = 30\n", encoding="utf-8")
+    result = cli("check-config", "--config", str(config))
+    assert result.returncode == 2
+    assert "mqtt.keepalve: unknown key `keepalve`; did you mean `keepalive`?" in result.stderr

@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from e27bridge.commands import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from e27bridge.commands.options import add_log_level
 from e27bridge.daemon import eventloop
 
 HELP = "try the bridge: simulated panel + embedded MQTT broker + bridge, with a live view"
@@ -62,13 +63,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--duration", type=_positive, metavar="S", help="stop by itself after S seconds"
     )
-    parser.add_argument(
-        "--log-level",
-        default="WARNING",
-        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
-        type=str.upper,
-        help="bridge log level on stderr (default: WARNING; the live view is on stdout)",
-    )
+    add_log_level(parser, "WARNING", "bridge log level on stderr (the live view is on stdout)")
     eventloop.add_loop_argument(parser)
 
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 
 from e27bridge.commands import EXIT_FAILURE, EXIT_OK
+from e27bridge.commands.options import add_discovery_port
 from e27bridge.panel.discovery import discover
 from e27bridge.protocol.discovery import DISCOVERY_PORT, format_mac
 
@@ -19,15 +20,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="probe this address (repeatable; default: broadcast 255.255.255.255)",
     )
-    parser.add_argument("--port", type=int, default=DISCOVERY_PORT, help="discovery UDP port")
-    parser.add_argument("--timeout", type=float, default=5.0, help="seconds to listen")
+    add_discovery_port(parser, f"to probe (default: {DISCOVERY_PORT})")
+    parser.add_argument(
+        "--timeout", type=float, default=5.0, metavar="SECONDS", help="how long to listen (5)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    targets = [(host, args.port) for host in (args.host or ["255.255.255.255"])]
+    port = DISCOVERY_PORT if args.discovery_port is None else args.discovery_port
+    targets = [(host, port) for host in (args.host or ["255.255.255.255"])]
     panels = asyncio.run(discover(targets, timeout=args.timeout))
     if not panels:
-        print("no panel answered (is UDP 2362 reachable? in Docker use host networking)")
+        probed = ", ".join(f"{host}:{port}" for host, port in targets)
+        print(
+            f"no panel answered on UDP {probed} "
+            "(is that port reachable? in Docker use host networking)"
+        )
         return EXIT_FAILURE
     rows = [("NAME", "MAC", "SERIAL", "HOST", "PORT")]
     rows += [(p.name, format_mac(p.mac), p.serial, p.host, str(p.port)) for p in panels]

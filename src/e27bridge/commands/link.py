@@ -1,7 +1,11 @@
 """``e27bridge link``: pair this bridge with a panel once and store the link keys.
 
-The access code and passphrase are asked for (prompt, environment or stdin), used for one
-``api_link`` exchange and forgotten; they are never accepted on the command line.
+With a config file it links the configured panels (MAC, host, ports and, when set, the
+access code and passphrase come from there); without one it finds the panel by discovery.
+The access code and passphrase are asked for (prompt, environment or stdin) only when the
+config does not give them, used for one ``api_link`` exchange and forgotten; they are never
+accepted on the command line. Prompts run outside the event loop, so the first Ctrl-C ends
+the command at once (exit 130).
 """
 
 from __future__ import annotations
@@ -11,10 +15,14 @@ import asyncio
 import getpass
 import os
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from e27bridge.commands import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
-from e27bridge.daemon.config import ConfigError, load_config
+from e27bridge.commands.options import add_discovery_port, add_port
+from e27bridge.daemon.config import Config, ConfigError, PanelConfig, add_config_argument
+from e27bridge.daemon.config import load_config as _load_config
 from e27bridge.daemon.keystore import KeyStore
 from e27bridge.panel.discovery import discover
 from e27bridge.panel.linking import link
@@ -24,82 +32,240 @@ from e27bridge.protocol.errors import E27Error
 HELP = "link this bridge with a panel (asks for the access code and passphrase)"
 ACCESS_CODE_ENV = "E27BRIDGE_ACCESS_CODE"
 PASSPHRASE_ENV = "E27BRIDGE_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
+BROADCAST = "255.255.255.255"
+DISCOVERY_TIMEOUT = 3.0
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, help="config file (for state_dir and panels)")
-    parser.add_argument("--state-dir", type=Path, help="where keys are stored (overrides config)")
-    parser.add_argument("--mac", help="the panel's MAC (default: the only panel found)")
-    parser.add_argument("--host", help="panel address (skips discovery)")
-    parser.add_argument("--port", type=int, default=API_PORT)
-    parser.add_argument("--discovery-port", type=int, default=DISCOVERY_PORT)
+    add_config_argument(parser)
     parser.add_argument(
-        "--stdin", action="store_true", help="read access code and passphrase from stdin lines"
+        "--panel",
+        metavar="ID",
+        help="link only this configured panel (default: every configured panel not linked yet)",
     )
-    parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        metavar="DIR",
+        help="where keys are stored (default: the config's bridge.state_dir)",
+    )
+    parser.add_argument(
+        "--mac", help="the panel's MAC (default: from the config, or the only panel found)"
+    )
+    parser.add_argument(
+        "--host",
+        help="the panel's address: no broadcast, only a unicast discovery probe to it "
+        "(default: from the config, else broadcast discovery)",
+    )
+    add_port(parser, f"(default: from discovery or the config, else {API_PORT})")
+    add_discovery_port(parser, f"(default: from the config, else {DISCOVERY_PORT})")
+    parser.add_argument(
+        "--stdin",
+        action="store_true",
+        help="read access code and passphrase from stdin, one line each (per panel)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long to wait for the panel's link reply (default: 10)",
+    )
 
 
 class UsageError(ValueError):
     """The command line or its input is incomplete (exit code 2)."""
 
 
-def _secrets(args: argparse.Namespace) -> tuple[str, str]:
-    if args.stdin:
-        lines = sys.stdin.read().splitlines()
-        if len(lines) < 2:
-            raise UsageError("--stdin needs two lines: access code, then passphrase")
-        return lines[0].strip(), lines[1].rstrip("\n")
-    code = os.environ.get(ACCESS_CODE_ENV) or getpass.getpass("Access code: ")
-    phrase = os.environ.get(PASSPHRASE_ENV) or getpass.getpass("Passphrase: ")
-    return code.strip(), phrase
+class NotFoundError(ValueError):
+    """The panel could not be found (exit code 1)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One panel to link, as far as the config and the command line say."""
+
+    panel_id: str | None  # None: not in the config (print a [[panels]] snippet afterwards)
+    mac: str | None
+    host: str | None
+    port: int | None  # None: from discovery, else API_PORT
+    discovery_port: int
+    access_code: str | None = None
+    passphrase: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.panel_id or (format_mac(self.mac) if self.mac else "the panel")
 
 
 def run(args: argparse.Namespace) -> int:
-    state_dir = args.state_dir
-    if state_dir is None:
-        try:
-            state_dir = load_config(args.config).bridge.state_dir
-        except ConfigError as exc:
-            print(exc, file=sys.stderr)
-            return EXIT_USAGE
     try:
-        return asyncio.run(_link(args, KeyStore(state_dir)))
-    except UsageError as exc:
-        print(f"link: {exc}", file=sys.stderr)
+        config = _config(args)
+        state_dir = args.state_dir or (config.bridge.state_dir if config else None)
+        if state_dir is None:
+            raise UsageError("give --config FILE or --state-dir DIR (where the keys go)")
+        store = KeyStore(state_dir)
+        targets = _targets(args, config, store)
+        if not targets:
+            print("every configured panel is linked already; name one with --panel ID to relink")
+            return EXIT_OK
+        secrets = _secret_source(args)
+        for target in targets:
+            _link_one(args, store, target, secrets)
+    except ConfigError as exc:
+        print(f"e27bridge link: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except UsageError as exc:
+        print(f"e27bridge link: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except NotFoundError as exc:
+        print(f"e27bridge link: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     except (E27Error, OSError, ValueError) as exc:
         print(f"link failed: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-
-
-async def _link(args: argparse.Namespace, store: KeyStore) -> int:
-    mac = normalize_mac(args.mac) if args.mac else None
-    host, port = args.host, args.port
-    print("looking for the panel ...", flush=True)
-    targets = [(host or "255.255.255.255", args.discovery_port)]
-    panels = await discover(targets, timeout=3.0, want_mac=mac, first_only=host is not None)
-    if host is None and len(panels) != 1:
-        print(f"found {len(panels)} panels; name one with --mac or --host", file=sys.stderr)
-        return EXIT_FAILURE
-    if panels:
-        found = panels[0]
-        mac = found.mac
-        host, port = found.host, found.port
-        print(f"found {found.name or 'panel'} {format_mac(found.mac)} at {host}:{port}")
-    if mac is None:
-        print("the panel did not answer discovery; give its MAC with --mac", file=sys.stderr)
-        return EXIT_FAILURE
-    access_code, passphrase = _secrets(args)
-    identity = store.load_or_create_identity()
-    print(f"linking as client {identity.sn} (this can take {args.timeout:.0f} s) ...", flush=True)
-    keys = await link(
-        host, port, identity, access_code=access_code, passphrase=passphrase, timeout=args.timeout
-    )
-    store.save_link(mac, keys, identity)
-    store.save_host_hint(mac, host, port)
-    print(f"linked; keys stored in {store.link_path(mac)}")
-    print("add this panel to the config file:\n")
-    print(f'[[panels]]\nmac = "{format_mac(mac)}"\nhost = "{host}"\nport = {port}')
-    if args.discovery_port != DISCOVERY_PORT:
-        print(f"discovery_port = {args.discovery_port}")
     return EXIT_OK
+
+
+def _config(args: argparse.Namespace) -> Config | None:
+    """The config file; only optional when ``--state-dir`` says where the keys go."""
+    if args.config is None and args.state_dir is not None:
+        return None
+    return _load_config(args.config)
+
+
+def _targets(args: argparse.Namespace, config: Config | None, store: KeyStore) -> list[Target]:
+    mac = normalize_mac(args.mac) if args.mac else None
+    panels = config.panels if config else []
+    if args.panel is not None:
+        chosen = [p for p in panels if p.id == args.panel]
+        if not chosen:
+            known = ", ".join(p.id for p in panels) or "none"
+            raise UsageError(f"no panel {args.panel!r} in the config (configured: {known})")
+    elif mac is not None:
+        chosen = [p for p in panels if p.mac == mac]
+    elif args.host is not None:
+        chosen = [p for p in panels if p.host == args.host]
+    else:
+        chosen = [p for p in panels if store.load_link(p.mac) is None]
+        if panels and not chosen:
+            return []
+    if not chosen:  # not a configured panel: the command line and discovery say everything
+        return [_override(Target(None, mac, None, None, DISCOVERY_PORT), args)]
+    return [_override(_from_config(p, store), args) for p in chosen]
+
+
+def _from_config(panel: PanelConfig, store: KeyStore) -> Target:
+    hint = store.load_host_hint(panel.mac)
+    host, port = (panel.host, panel.port) if hint is None else (hint.host, hint.port)
+    return Target(
+        panel.id,
+        panel.mac,
+        host,
+        port,
+        panel.discovery_port,
+        panel.access_code.get_secret_value() if panel.access_code else None,
+        panel.passphrase.get_secret_value() if panel.passphrase else None,
+    )
+
+
+def _override(target: Target, args: argparse.Namespace) -> Target:
+    """What the command line says wins over the config."""
+    return replace(
+        target,
+        mac=normalize_mac(args.mac) if args.mac else target.mac,
+        host=args.host or target.host,
+        port=args.port if args.port is not None else target.port,
+        discovery_port=(
+            args.discovery_port if args.discovery_port is not None else target.discovery_port
+        ),
+    )
+
+
+def _secret_source(args: argparse.Namespace) -> Iterator[str]:
+    """Lines of stdin with ``--stdin``; read once, handed out two per panel."""
+    if not args.stdin:
+        return iter(())
+    return iter(sys.stdin.read().splitlines())
+
+
+def _secrets(args: argparse.Namespace, target: Target, lines: Iterator[str]) -> tuple[str, str]:
+    if target.access_code is not None and target.passphrase is not None:
+        return target.access_code, target.passphrase
+    if args.stdin:
+        code, phrase = next(lines, None), next(lines, None)
+        if code is None or phrase is None:
+            raise UsageError("--stdin needs two lines per panel: access code, then passphrase")
+        return code.strip(), phrase
+    suffix = f" for {target.panel_id}" if target.panel_id else ""
+    code = os.environ.get(ACCESS_CODE_ENV) or getpass.getpass(f"Access code{suffix}: ")
+    phrase = os.environ.get(PASSPHRASE_ENV) or getpass.getpass(f"Passphrase{suffix}: ")
+    return code.strip(), phrase
+
+
+def _link_one(
+    args: argparse.Namespace, store: KeyStore, target: Target, lines: Iterator[str]
+) -> None:
+    target = asyncio.run(_locate(target))
+    assert target.mac is not None and target.host is not None and target.port is not None
+    access_code, passphrase = _secrets(args, target, lines)  # outside the loop: Ctrl-C is 130
+    identity = store.load_or_create_identity()
+    where = f"{target.host}:{target.port}"
+    print(
+        f"linking {target.label} at {where} as client {identity.sn} "
+        f"(this can take up to {args.timeout:.0f} s) ...",
+        flush=True,
+    )
+    keys = asyncio.run(
+        link(
+            target.host,
+            target.port,
+            identity,
+            access_code=access_code,
+            passphrase=passphrase,
+            timeout=args.timeout,
+        )
+    )
+    store.save_link(target.mac, keys, identity)
+    store.save_host_hint(target.mac, target.host, target.port)
+    print(f"linked {target.label}; keys stored in {store.link_path(target.mac)}")
+    if target.panel_id is None:
+        print("add this panel to the config file:\n")
+        print(f'[[panels]]\nmac = "{format_mac(target.mac)}"\nhost = "{target.host}"')
+        print(f"port = {target.port}")
+        if target.discovery_port != DISCOVERY_PORT:
+            print(f"discovery_port = {target.discovery_port}")
+
+
+async def _locate(target: Target) -> Target:
+    """Ask the panel where it is: unicast to a known host, else broadcast; MAC and API port."""
+    probe_host = target.host or BROADCAST
+    udp = f"UDP {probe_host}:{target.discovery_port}"
+    print(f"looking for {target.label} ({udp}) ...", flush=True)
+    panels = await discover(
+        [(probe_host, target.discovery_port)],
+        timeout=DISCOVERY_TIMEOUT,
+        want_mac=None if target.host else target.mac,  # a known host: check who answers
+        first_only=target.host is not None,
+    )
+    if target.host is None and target.mac is None and len(panels) > 1:
+        raise NotFoundError(f"found {len(panels)} panels on {udp}; name one with --mac or --host")
+    if not panels:
+        if target.mac is None:
+            raise NotFoundError(f"no panel answered discovery on {udp}; give its MAC with --mac")
+        if target.host is None:
+            raise NotFoundError(
+                f"panel {format_mac(target.mac)} did not answer discovery on {udp}; "
+                "give its address with --host (or host in the config)"
+            )
+        port = target.port or API_PORT
+        print(f"no discovery answer on {udp}; using {target.host}:{port} as given")
+        return replace(target, port=port)
+    found = panels[0]
+    if target.mac is not None and found.mac != target.mac:
+        raise NotFoundError(
+            f"{target.host} is panel {format_mac(found.mac)}, not {format_mac(target.mac)}"
+        )
+    port = target.port if target.port is not None else found.port
+    print(f"found {found.name or 'panel'} {format_mac(found.mac)} at {found.host}:{port}")
+    return replace(target, mac=found.mac, host=found.host, port=port)

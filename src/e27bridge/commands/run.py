@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from e27bridge.commands import EXIT_FAILURE, EXIT_USAGE
+from e27bridge.commands.options import add_log_level
 from e27bridge.daemon import eventloop
 from e27bridge.daemon.config import ConfigError, add_config_argument, load_config
 from e27bridge.daemon.keystore import KeyStoreError
@@ -16,8 +17,14 @@ HELP = "run the bridge daemon (panels to MQTT) until stopped"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
-    parser.add_argument("--log-format", choices=("auto", "json", "console"), default=None)
-    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR")
+    parser.add_argument(
+        "--log-format",
+        choices=("auto", "json", "console"),
+        default=None,
+        help="log lines as JSON or for a console; auto: console on a terminal "
+        "(default: the config's logging.format)",
+    )
+    add_log_level(parser, None, "log level on stderr")
     eventloop.add_loop_argument(parser)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import structlog
 
 from e27bridge.commands import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from e27bridge.commands.options import add_discovery_port, add_log_level, add_port
 from e27bridge.daemon.eventloop import LoopUnavailableError, add_loop_argument
 from e27bridge.daemon.eventloop import run as run_loop
 from e27bridge.daemon.keystore import write_private_file
@@ -28,11 +29,16 @@ HELP = "run a simulated E27 panel (real wire protocol) for tests and demos"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", choices=("small", "large", "max"), default=None)
+    parser.add_argument(
+        "--profile",
+        choices=("small", "large", "max"),
+        default=None,
+        help="size of the simulated panel (default: small)",
+    )
     parser.add_argument("--scenario", metavar="FILE.toml", help="TOML scenario (overrides profile)")
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="TCP API port (default 2101; 0 = any free)")
-    parser.add_argument("--discovery-port", type=int, help="UDP discovery port (default 2362)")
+    add_port(parser, "to listen on (default: 2101; 0: any free port)")
+    add_discovery_port(parser, "to listen on (default: 2362; 0: any free port)")
     parser.add_argument("--mac", help="panel MAC address")
     parser.add_argument("--access-code", help="access code accepted by api_link")
     parser.add_argument("--passphrase", help="passphrase accepted by api_link")
@@ -49,13 +55,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="random zone activity on/off (default: as the profile/scenario says)",
     )
-    parser.add_argument("--session-policy", choices=("refuse", "replace"))
+    parser.add_argument(
+        "--session-policy",
+        choices=("refuse", "replace"),
+        help="a second HELLO for a linked client: refuse it, or replace the old session",
+    )
     parser.add_argument(
         "--strict", action="store_true", default=None, help="disconnect on in-flight violations"
     )
-    parser.add_argument(
-        "--log-level", default="warning", choices=("debug", "info", "warning", "error")
-    )
+    add_log_level(parser, "WARNING", "simulator log level on stderr")
     add_loop_argument(parser)
 
 
