@@ -13,6 +13,7 @@ import contextlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import aiomqtt
@@ -26,6 +27,7 @@ from e27bridge.mqtt.connection import ConnectionSettings, MqttConnection, Will
 from e27bridge.mqtt.events import EventStream
 from e27bridge.mqtt.hass import ConfigBuilder, HassPanel, Origin
 from e27bridge.mqtt.homie import HomiePanel, HomieRoot, VersionClock
+from e27bridge.mqtt.inbound import MAX_INBOUND_BYTES, Guard, Inbound
 from e27bridge.mqtt.overrides import PanelOverrides
 from e27bridge.mqtt.topics import Topics
 from e27bridge.panel.api import PanelDirectory
@@ -125,6 +127,7 @@ class MqttBridge:
             for pid in panels
         }
         self._events = EventStream(self._t, self.conn)
+        self._guard = Guard()
         self._router = CommandRouter(
             self._t,
             self.conn,
@@ -132,6 +135,7 @@ class MqttBridge:
             homie=self._homie,
             overrides=self._overrides,
             arm_modes=arm_modes,
+            guard=self._guard,
         )
         self._bridge = BridgeTopics(
             self._t,
@@ -139,12 +143,19 @@ class MqttBridge:
             panels,
             config.model_dump(mode="json"),
             self.republish,
-            mqtt_state=lambda: {"connected": self.conn.connected, "mqtt5": self.conn.mqtt5},
+            mqtt_state=self._mqtt_state,
         )
         self._homie_lock = asyncio.Lock()
         self._hass_lock = asyncio.Lock()
         self._birth_task: asyncio.Task[None] | None = None
         self._ghost_checks: dict[str, asyncio.Task[None]] = {}
+        self._handlers: list[tuple[str, Callable[[Inbound], Awaitable[bool]]]] = [
+            ("commands", self._router.handle),
+            ("bridge_requests", self._bridge.handle),
+            ("hass_birth", self._birth),
+            ("homie_retained", self._retained_homie),
+            ("hass_retained", self._retained_hass),
+        ]
         self.republished = asyncio.Event()  # set after every full republish (tests, health)
 
     @property
@@ -192,6 +203,13 @@ class MqttBridge:
         log.info("mqtt_republished", panels=len(self._homie))
 
     # -- internals -------------------------------------------------------------------------
+    def _mqtt_state(self) -> dict[str, Any]:
+        return {
+            "connected": self.conn.connected,
+            "mqtt5": self.conn.mqtt5,
+            "handler_failures": self._guard.failures,
+        }
+
     def _view(self, panel_id: str) -> Any:
         return self._overrides[panel_id].apply(self._directory.panels[panel_id].snapshot)
 
@@ -203,22 +221,32 @@ class MqttBridge:
         await self.state_conn.publish(self._t.bridge_state, BRIDGE_ONLINE)
 
     async def _on_message(self, message: aiomqtt.Message) -> None:
-        topic = str(message.topic)
-        if await self._router.handle(message):
-            return
-        if await self._bridge.handle(message):
-            return
-        if topic in self._birth_topics:
-            if message.payload == b"online":
-                self._schedule_birth_republish()
-            return
-        if message.retain and self._learn_homie(topic, message.payload):
-            return
-        panel_id = self._t.parse_hass_config(topic)
-        if panel_id in self._hass and message.retain:
-            payload = message.payload if isinstance(message.payload, bytes) else b""
-            async with self._hass_lock:
-                await self._hass[panel_id].learn_retained(payload)
+        """Every message from the broker: bounded first, then each handler under the guard."""
+        inbound = Inbound.of(message)
+        if inbound.too_large:
+            log.warning("mqtt_payload_too_large", topic=inbound.topic, limit=MAX_INBOUND_BYTES)
+        for name, handler in self._handlers:
+            taken = await self._guard.run(name, inbound.topic, partial(handler, inbound))
+            if taken is not False:  # taken, or failed (logged and counted by the guard)
+                return
+
+    async def _birth(self, message: Inbound) -> bool:
+        if message.topic not in self._birth_topics:
+            return False
+        if message.payload == b"online":
+            self._schedule_birth_republish()
+        return True
+
+    async def _retained_homie(self, message: Inbound) -> bool:
+        return message.retain and self._learn_homie(message.topic, message.payload)
+
+    async def _retained_hass(self, message: Inbound) -> bool:
+        panel_id = self._t.parse_hass_config(message.topic)
+        if panel_id not in self._hass or not message.retain:
+            return False
+        async with self._hass_lock:
+            await self._hass[panel_id].learn_retained(message.payload)
+        return True
 
     def _retained_homie_filters(self, panel_ids: list[str]) -> list[str]:
         """Values, alerts and ``$target`` of our panel devices, to find ghosts on connect.
@@ -231,14 +259,16 @@ class MqttBridge:
             filters += [f"{device}/+/+", f"{device}/+/+/$target"]
         return filters
 
-    def _learn_homie(self, topic: str, payload: Any) -> bool:
+    def _learn_homie(self, topic: str, payload: bytes) -> bool:
         """A retained topic under one of our panel devices; ghosts are cleared in a task of
         their own so the message loop never waits for the publishing lock."""
         for pid, homie in self._homie.items():
             if topic.startswith(self._t.device(pid) + "/"):
-                due = homie.learn_retained(topic, payload if isinstance(payload, bytes) else b"")
+                due = homie.learn_retained(topic, payload)
                 if due and pid not in self._ghost_checks:
-                    self._ghost_checks[pid] = asyncio.create_task(self._clear_ghosts(pid))
+                    self._ghost_checks[pid] = asyncio.create_task(
+                        self._guard.run("homie_ghosts", topic, partial(self._clear_ghosts, pid))
+                    )
                 return True
         return False
 
@@ -250,7 +280,9 @@ class MqttBridge:
     def _schedule_birth_republish(self) -> None:
         if self._birth_task is not None and not self._birth_task.done():
             self._birth_task.cancel()
-        self._birth_task = asyncio.create_task(self._birth_republish())
+        self._birth_task = asyncio.create_task(
+            self._guard.run("hass_birth", LEGACY_BIRTH_TOPIC, self._birth_republish)
+        )
 
     async def _birth_republish(self) -> None:
         await asyncio.sleep(self._config.bridge.ha_republish_delay)

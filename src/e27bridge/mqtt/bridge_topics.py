@@ -10,10 +10,10 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import aiomqtt
 import structlog
 
 from e27bridge import __version__
+from e27bridge.mqtt.inbound import Inbound, load_json
 from e27bridge.mqtt.sink import Sink
 from e27bridge.mqtt.topics import Topics
 from e27bridge.panel.api import PanelHandle
@@ -74,20 +74,22 @@ class BridgeTopics:
     async def publish_info(self) -> None:
         await self._sink.publish(self._t.bridge_info, _dumps(self.info()))
 
-    async def handle(self, message: aiomqtt.Message) -> bool:
-        action = self._t.parse_bridge_request(str(message.topic))
+    async def handle(self, message: Inbound) -> bool:
+        action = self._t.parse_bridge_request(message.topic)
         if action is None:
             return False
         if message.retain:
-            log.warning("mqtt_retained_request_ignored", topic=str(message.topic))
+            log.warning("mqtt_retained_request_ignored", topic=message.topic)
             return True
-        raw = message.payload if isinstance(message.payload, bytes) else b""
+        raw = message.payload
         body: Any = {}
         transaction: Any = None
         response: dict[str, Any]
         try:
+            if message.too_large:
+                raise RequestError("payload_too_large")
             if raw.strip():
-                body = json.loads(raw)
+                body = load_json(raw)
             if not isinstance(body, dict):
                 raise RequestError("payload must be a JSON object")
             transaction = body.get("transaction")

@@ -15,12 +15,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiomqtt
 import structlog
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from e27bridge.mqtt.homie import HomiePanel
+from e27bridge.mqtt.inbound import Guard, Inbound, PayloadError, load_json
 from e27bridge.mqtt.nodes import ARM_ACTIONS, Node, panel_nodes
 from e27bridge.mqtt.overrides import PanelOverrides
 from e27bridge.mqtt.topics import Topics
@@ -99,9 +99,9 @@ def _mode(payload: bytes) -> str:
 
 def _json_object(payload: bytes) -> dict[str, Any]:
     try:
-        value = json.loads(_text(payload))
-    except ValueError:
-        raise InvalidCommand("invalid_json") from None
+        value = load_json(payload, max_bytes=MAX_PAYLOAD)
+    except PayloadError as exc:
+        raise InvalidCommand(exc.reason) from None
     if not isinstance(value, dict):
         raise InvalidCommand("invalid_json", "expected a JSON object")
     unknown = set(value) - {"action", "code", "transaction"}
@@ -229,6 +229,7 @@ class _Incoming:
     topic: str
     payload: bytes = field(repr=False)  # may hold a code
     properties: Properties | None = None
+    too_large: bool = False
 
 
 class CommandRouter:
@@ -243,8 +244,10 @@ class CommandRouter:
         homie: Mapping[str, HomiePanel],
         overrides: Mapping[str, PanelOverrides],
         arm_modes: tuple[ArmMode, ...] = (ArmMode.ARMED_AWAY, ArmMode.ARMED_STAY),
+        guard: Guard | None = None,
     ) -> None:
         self._t = topics
+        self._guard = guard or Guard()
         self._sink = sink
         self._panels = panels
         self._homie = homie
@@ -253,25 +256,25 @@ class CommandRouter:
         self._tasks: set[asyncio.Task[None]] = set()
         self.results: Counter[tuple[str, str]] = Counter()  # (panel, status): metrics
 
-    async def handle(self, message: aiomqtt.Message) -> bool:
+    async def handle(self, message: Inbound) -> bool:
         """Take one message if it is a ``/set`` of one of our panels (True when taken)."""
-        topic = str(message.topic)
+        topic = message.topic
         parsed_topic = self._t.parse_set(topic)
         if parsed_topic is None or parsed_topic.device not in self._panels:
             return False
         if message.retain:
             log.warning("mqtt_retained_set_ignored", topic=topic)
             return True
-        payload = message.payload if isinstance(message.payload, bytes) else b""
         incoming = _Incoming(
             parsed_topic.device,
             parsed_topic.node,
             parsed_topic.prop,
             topic,
-            payload,
+            message.payload,
             message.properties,
+            message.too_large,
         )
-        task = asyncio.create_task(self._run(incoming))
+        task = asyncio.create_task(self._guard.run("commands", topic, lambda: self._run(incoming)))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
@@ -290,6 +293,8 @@ class CommandRouter:
         homie = self._homie.get(panel_id)
         target = False
         try:
+            if incoming.too_large:
+                raise InvalidCommand("payload_too_large")
             parsed = parse_command(
                 nodes, node_id, prop, payload, self._arm_modes, bypass_code=overrides.bypass_code
             )
@@ -329,7 +334,9 @@ class CommandRouter:
         body = json.dumps(result_payload(result, topic, transaction), separators=(",", ":"))
         await self._sink.publish(self._t.panel_response(panel_id), body, retain=False)
         response_topic = getattr(properties, "ResponseTopic", None) if properties else None
-        if response_topic:
+        if response_topic and not _publishable(response_topic):
+            log.warning("mqtt_response_topic_invalid", topic=topic)
+        elif response_topic:
             props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
             correlation = getattr(properties, "CorrelationData", None)
             if correlation is not None:
@@ -338,9 +345,18 @@ class CommandRouter:
 
 
 def _transaction_of(payload: bytes) -> Any:
-    """Echo a transaction id even for an invalid JSON command, when one is readable."""
+    """Echo a transaction id even for an invalid command, when one is readable."""
     try:
-        body = json.loads(payload)
-    except ValueError:
+        body = load_json(payload, max_bytes=MAX_PAYLOAD)
+    except PayloadError:
         return None
     return body.get("transaction") if isinstance(body, dict) else None
+
+
+def _publishable(topic: Any) -> bool:
+    """A client-chosen MQTT 5 response topic we can publish to (no wildcard, not empty)."""
+    return (
+        isinstance(topic, str)
+        and 0 < len(topic.encode("utf-8", "replace")) <= 65535
+        and not any(c in topic for c in "+#\x00")
+    )

@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 
 from e27bridge import __version__
+from e27bridge.mqtt.inbound import load_json
 from e27bridge.mqtt.nodes import ARM_ACTIONS
 from e27bridge.mqtt.overrides import PanelOverrides
 from e27bridge.mqtt.sink import Sink
@@ -446,16 +447,19 @@ class HassPanel:
     async def learn_retained(self, payload: bytes) -> None:
         """A retained config (ours, from an earlier run): remember its live components."""
         try:
-            config = json.loads(payload) if payload else {}
-            components = config.get("components", {}) if isinstance(config, dict) else {}
+            config = load_json(payload) if payload else {}
         except ValueError:
+            config = None
+        components = config.get("components", {}) if isinstance(config, dict) else None
+        if not isinstance(components, dict):  # anyone may publish there: ignored, not trusted
             log.warning("hass_retained_config_unreadable", panel=self.panel_id)
             return
         learned = False
         for cid, component in components.items():
-            if isinstance(component, dict) and len(component) > 1 and "platform" in component:
+            platform = component.get("platform") if isinstance(component, dict) else None
+            if isinstance(platform, str) and len(component) > 1:
                 learned = learned or cid not in self._known
-                self._known.setdefault(cid, str(component["platform"]))
+                self._known.setdefault(cid, platform)
         if learned:
             await self._publish(force=False)
 

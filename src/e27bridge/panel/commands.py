@@ -33,9 +33,12 @@ class CommandResult:
 
 
 def parse_pin(code: str | int) -> int:
-    """User codes travel as JSON integers 1..999999 (a string PIN is refused by the panel)."""
+    """User codes travel as JSON integers 1..999999 (a string PIN is refused by the panel).
+
+    ASCII digits only: ``str.isdigit`` and ``int`` also take fullwidth or Arabic-Indic ones.
+    """
     text = str(code).strip()
-    if not text.isdigit() or not 1 <= len(text) <= 6 or int(text) == 0:
+    if not (text.isascii() and text.isdigit()) or not 1 <= len(text) <= 6 or int(text) == 0:
         raise ValueError("code must be 1 to 6 digits")
     if text.startswith("0") and len(text) > 1:
         raise ValueError("codes with a leading zero cannot be sent to the panel")
