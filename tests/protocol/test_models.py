@@ -83,18 +83,3 @@ def test_authenticate_reply_csms() -> None:
     )
     assert (result.session_id, result.user_id) == (9, 1)
     assert result.csms == {"area": 11, "zone": 22}
-
-
-def test_rules_blocks_start_at_zero_and_carry_opaque_data() -> None:
-    head = models.parse_rules_block({"block_id": 0, "block_count": "2"})
-    assert (head.block_id, head.block_count, head.data) == (0, 2, None)
-    block = models.parse_rules_block({"block_id": "1", "block_count": 2, "data": "0A1B"})
-    assert block.data == "0A1B"
-    with pytest.raises(MalformedMessage):
-        models.parse_rules_block({"block_id": 3, "block_count": 2})
-
-
-def test_rssi_inside_the_command_or_at_domain_level() -> None:
-    assert models.parse_rssi({"get_rssi": {"rssi": -61}}) == -61
-    assert models.parse_rssi({"rssi": "-70", "error_code": 0}) == -70
-    assert models.parse_rssi({"get_rssi": {}}) is None

@@ -549,25 +549,3 @@ def parse_authenticate(body: dict[str, Any]) -> AuthResult:
         installer=as_bool(body.get("installer")),
         csms=csms,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class RulesBlock:
-    """``rule.get_rules``: block 0 carries only the count; blocks 1..N opaque rule data."""
-
-    block_id: int
-    block_count: int
-    data: str | None = field(default=None, repr=False)
-
-
-def parse_rules_block(body: dict[str, Any]) -> RulesBlock:
-    page = parse_page(body, "data")
-    data = page.items if isinstance(page.items, str) else None
-    return RulesBlock(page.block_id, page.block_count, data)
-
-
-def parse_rssi(domain_or_command: dict[str, Any]) -> int | None:
-    """``network.get_rssi``: ``rssi`` inside the command or at domain level, int or digits."""
-    inner = domain_or_command.get("get_rssi")
-    source = inner if isinstance(inner, dict) else domain_or_command
-    return as_int(source.get("rssi"))
