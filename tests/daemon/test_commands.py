@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from e27bridge.cli import main
-from e27bridge.commands.check_config import to_toml
+from e27bridge.commands.check_config import to_toml, unreadable_for_others
 from e27bridge.daemon.config import load_config
-from e27bridge.daemon.health import HealthReport, problems, read_health, write_health
+from e27bridge.daemon.health import (
+    LINK_REQUIRED,
+    HealthReport,
+    problems,
+    process_alive,
+    read_health,
+    write_health,
+)
+from e27bridge.panel.state import ConnectionState
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config" / "example.toml"
@@ -131,19 +142,96 @@ def test_toml_rendering_round_trips() -> None:
     }
 
 
+@pytest.fixture
+def open_dir() -> Iterator[Path]:
+    """A directory every user may enter (pytest's tmp_path sits under a 0700 one)."""
+    path = Path(tempfile.mkdtemp(prefix="e27-open-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+def test_unreadable_for_others_names_the_mode_or_the_directory(open_dir: Path) -> None:
+    tmp_path = open_dir
+    conf = tmp_path / "etc" / "config.toml"
+    conf.parent.mkdir()
+    conf.write_text(f'[[panels]]\nmac = "{MAC}"\n', encoding="utf-8")
+    conf.parent.chmod(0o755)
+    conf.chmod(0o640)
+    assert unreadable_for_others(conf) == f"{conf} is mode 0640, not readable by other users"
+    conf.chmod(0o644)
+    assert unreadable_for_others(conf) is None
+    conf.parent.chmod(0o750)
+    assert (
+        unreadable_for_others(conf) == f"directory {conf.parent} is not searchable by other users"
+    )
+    assert unreadable_for_others(tmp_path / "missing.toml") is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the warning is for checks run as root")
+def test_check_config_as_root_warns_when_the_service_user_cannot_read(open_dir: Path) -> None:
+    conf = open_dir / "config.toml"
+    conf.write_text(f'[[panels]]\nmac = "{MAC}"\n', encoding="utf-8")
+    conf.chmod(0o640)
+    closed = cli("check-config", "--quiet", "--config", str(conf))
+    assert closed.returncode == 0, closed.stderr
+    assert "mode 0640" in closed.stderr and "dynamic user" in closed.stderr
+    conf.chmod(0o644)
+    fine = cli("check-config", "--quiet", "--config", str(conf))
+    assert fine.returncode == 0 and "warning" not in fine.stderr
+
+
 def test_health_writer_and_judgement(tmp_path: Path) -> None:
     report = write_health(tmp_path / "s", mqtt_connected=True, panels={"home": "ready"}, now=1000.0)
     assert read_health(tmp_path / "s") == report
     assert report.pid == os.getpid()
     assert problems(report, now=1030.0) == []
     assert problems(report, now=1061.0) == ["health file is 61 s old (limit 60 s): daemon stalled"]
-    down = HealthReport(timestamp=1000.0, mqtt_connected=False, panels={})
+    down = HealthReport(timestamp=1000.0, mqtt_connected=False, pid=os.getpid())
     assert problems(down, now=1000.0) == ["not connected to the MQTT broker"]
     # A disconnected panel does not make the daemon unhealthy: a restart cannot fix it.
     panel_down = HealthReport(
-        timestamp=1000.0, mqtt_connected=True, panels={"home": "disconnected"}
+        timestamp=1000.0, mqtt_connected=True, panels={"home": "disconnected"}, pid=os.getpid()
     )
     assert problems(panel_down, now=1000.0) == []
+
+
+def test_health_unlinked_panel_and_dead_daemon_are_unhealthy() -> None:
+    assert ConnectionState.LINK_REQUIRED.value == LINK_REQUIRED
+    unlinked = HealthReport(
+        timestamp=1000.0,
+        mqtt_connected=True,
+        panels={"home": "link_required", "cabin": "connecting"},
+        pid=os.getpid(),
+    )
+    assert problems(unlinked, now=1000.0) == ["not linked, run `e27bridge link`: home"]
+    gone = HealthReport(timestamp=1000.0, mqtt_connected=True, pid=os.getpid())
+    assert problems(gone, now=1000.0, alive=lambda pid: False) == [
+        f"daemon process {os.getpid()} is not running"
+    ]
+    assert process_alive(os.getpid()) and process_alive(1)
+    assert not process_alive(0)
+
+
+def test_health_command_sees_a_dead_daemon_and_never_exits_2(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead_pid = int(child.stdout)
+    state.mkdir()
+    report = HealthReport(timestamp=time.time(), mqtt_connected=True, pid=dead_pid)
+    (state / "health.json").write_text(report.to_json(), encoding="utf-8")
+    dead = cli("health", "--state-dir", str(state))
+    assert dead.returncode == 1
+    assert f"daemon process {dead_pid} is not running" in dead.stdout
+
+    write_health(state, mqtt_connected=True, panels={"home": "link_required"})
+    unlinked = cli("health", "--state-dir", str(state))
+    assert unlinked.returncode == 1 and "not linked" in unlinked.stdout
 
 
 def test_health_command_states(tmp_path: Path) -> None:
@@ -179,4 +267,8 @@ def test_health_finds_state_dir_through_config(tmp_path: Path) -> None:
     assert cli("health", "--config", str(config)).returncode == 1
     bad = tmp_path / "bad.toml"
     bad.write_text("[bridge]\nid = 3\n", encoding="utf-8")
-    assert cli("health", "--config", str(bad)).returncode == 2
+    broken = cli("health", "--config", str(bad))
+    # Docker reserves exit 2 of a HEALTHCHECK: a bad config is unhealthy (1), with the reason.
+    assert (
+        broken.returncode == 1 and "unhealthy: " in broken.stdout and "bridge.id" in broken.stdout
+    )

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from e27bridge.commands import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from e27bridge.commands import EXIT_FAILURE, EXIT_OK
 from e27bridge.daemon import health
 from e27bridge.daemon.config import ConfigError, add_config_argument, load_config
 
 HELP = "check that the running daemon is healthy (exit 0) or not (exit 1)"
+
+# Docker reserves HEALTHCHECK exit code 2, so every failure here, a bad config included,
+# is 1 with the reason on stdout (which Docker keeps in `docker inspect`).
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -37,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             state_dir = load_config(args.config).bridge.state_dir
         except ConfigError as exc:
-            print(f"e27bridge health: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+            print(f"unhealthy: {exc}")
+            return EXIT_FAILURE
     try:
         report = health.read_health(state_dir)
     except health.HealthFileError as exc:

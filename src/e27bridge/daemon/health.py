@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from e27bridge.daemon.keystore import write_private_file
 HEALTH_FILE = "health.json"
 WRITE_INTERVAL = 10.0
 MAX_AGE = 60.0
+LINK_REQUIRED = "link_required"  # ConnectionState.LINK_REQUIRED, as written to the file
 
 
 class HealthFileError(Exception):
@@ -119,19 +120,43 @@ def read_health(state_dir: Path) -> HealthReport:
         raise HealthFileError(f"{path}: unreadable health file ({exc})") from None
 
 
-def problems(report: HealthReport, now: float | None = None, max_age: float = MAX_AGE) -> list[str]:
-    """Why the daemon is unhealthy; empty when healthy. Panel outages do not count.
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (signal 0 delivers nothing, it only checks)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
 
-    A restart cannot fix an unreachable panel, so only a stalled loop (stale file), a lost
-    broker or a recent internal error (a bug, logged with its traceback) makes the daemon
-    unhealthy.
+
+def problems(
+    report: HealthReport,
+    now: float | None = None,
+    max_age: float = MAX_AGE,
+    alive: Callable[[int], bool] = process_alive,
+) -> list[str]:
+    """Why the daemon is unhealthy; empty when healthy.
+
+    A restart cannot fix an unreachable panel, so a panel that is merely disconnected does
+    not count. What does: a dead daemon (the file outlives it), a stalled loop (stale
+    file), a lost broker, a recent internal error (a bug, logged with its traceback) and a
+    panel in ``link_required``, which needs a person.
     """
     now = time.time() if now is None else now
     found: list[str] = []
+    if not alive(report.pid):
+        found.append(f"daemon process {report.pid} is not running")
     age = now - report.timestamp
     if age > max_age:
         found.append(f"health file is {age:.0f} s old (limit {max_age:.0f} s): daemon stalled")
     if not report.mqtt_connected:
         found.append("not connected to the MQTT broker")
     found.extend(report.internal_errors)
+    unlinked = sorted(p for p, state in report.panels.items() if state == LINK_REQUIRED)
+    if unlinked:
+        found.append(f"not linked, run `e27bridge link`: {', '.join(unlinked)}")
     return found
