@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import stat
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from e27bridge.commands import EXIT_OK, EXIT_USAGE
-from e27bridge.daemon.config import ConfigError, add_config_argument, load_config
+from e27bridge.daemon.config import (
+    ConfigError,
+    add_config_argument,
+    default_config_path,
+    load_config,
+)
 
 HELP = "validate the configuration and print the effective settings (secrets masked)"
 
@@ -42,7 +50,35 @@ def run(args: argparse.Namespace) -> int:
             print("\n".join(to_toml(data)))
     if not config.panels:
         print("e27bridge check-config: warning: no [[panels]] configured", file=sys.stderr)
+    path = args.config if args.config is not None else default_config_path()
+    if os.geteuid() == 0 and (why := unreadable_for_others(path)):
+        print(
+            f"e27bridge check-config: warning: {why}: the systemd unit's dynamic user will "
+            "not be able to read it (exit 2, `Permission denied`); make the file 0644 and "
+            "keep secrets in LoadCredential= files (see the README)",
+            file=sys.stderr,
+        )
     return EXIT_OK
+
+
+def unreadable_for_others(path: Path) -> str | None:
+    """Why a user in none of the file's groups could not read ``path``; None if one can.
+
+    Only meaningful when run as root, who reads everything: a systemd ``DynamicUser=`` is
+    such an outsider. Run as any other user (Docker's, ``systemd-run``'s), loading the
+    file already proved that this user can read it.
+    """
+    path = Path(os.path.abspath(path))
+    try:
+        mode = path.stat().st_mode
+        if not mode & stat.S_IROTH:
+            return f"{path} is mode {stat.S_IMODE(mode):04o}, not readable by other users"
+        for parent in path.parents:
+            if not parent.stat().st_mode & stat.S_IXOTH:
+                return f"directory {parent} is not searchable by other users"
+    except OSError:
+        return None  # no file (defaults and environment only): nothing to read
+    return None
 
 
 def to_toml(data: dict[str, Any]) -> list[str]:
