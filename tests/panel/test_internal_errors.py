@@ -12,16 +12,26 @@ import pytest
 from structlog.testing import capture_logs
 
 from e27bridge.daemon.keystore import KeyStore
+from e27bridge.panel import session as session_module
 from e27bridge.panel.bus import EventBus
+from e27bridge.panel.commands import BypassZone, Outcome, SetOutput
 from e27bridge.panel.events import ConnectionChanged, PanelEvent
 from e27bridge.panel.linking import link
 from e27bridge.panel.owner import PanelOwner
 from e27bridge.panel.reducer import Reduction
 from e27bridge.panel.state import ConnectionState
+from e27bridge.protocol import requests
 from e27bridge.protocol.identity import LinkKeys
 from e27bridge.supervisor import Backoff, Supervisor
 
-from .conftest import IDENTITY, linked_owner, running
+from .conftest import (
+    FAST_RECONNECT,
+    IDENTITY,
+    linked_owner,
+    record_requests,
+    running,
+    sim_config,
+)
 
 FAST_SUPERVISOR = Backoff(minimum=0.05, maximum=0.2)
 
@@ -127,3 +137,85 @@ async def test_refusal_from_an_unverified_address_is_no_verdict(simulator: Any) 
         finally:
             await away
             await owner.stop()
+
+
+async def test_resend_after_authenticate_keeps_the_reply_timeout(simulator: Any) -> None:
+    """A bypass ack may take 15 s; the resend after ``authenticate`` waits as long as the
+    first send (it used to fall back to the queue's default)."""
+    async with (
+        simulator(sim_config(codes_need_authenticate=True)) as sim,
+        running(await linked_owner(sim)) as owner,  # request_timeout 1 s
+    ):
+        zone = min(owner.snapshot.zones)
+        pin = sim.config.inventory.users[0].pin
+        handle = sim.panel.handle
+
+        def slow_after_authenticate(request: Any, auth: Any, now: float) -> Any:
+            reply = handle(request, auth, now)
+            if request.domain == "authenticate":
+                sim.set_faults(response_delay=1.5)  # only the resend is slow
+            return reply
+
+        sim.panel.handle = slow_after_authenticate  # type: ignore[method-assign]
+        try:
+            result = await owner.submit(BypassZone(zone, True, pin))
+        finally:
+            sim.clear_faults()
+        assert result.outcome is Outcome.OK, result
+
+
+async def test_a_crashing_keepalive_is_restarted_and_reported(
+    simulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with simulator() as sim:
+        policy = dataclasses.replace(FAST_RECONNECT, keepalive_after=0.2)
+        supervisor = Supervisor(FAST_SUPERVISOR)
+        template = await linked_owner(sim, reconnect=policy)
+        owner = PanelOwner(template.settings, IDENTITY, template._link_keys, supervisor=supervisor)
+        async with running(owner):
+            seen = record_requests(sim)
+            keepalive = requests.keepalive
+            calls = 0
+
+            def broken_once() -> Any:
+                nonlocal calls
+                calls += 1
+                if calls == 1:
+                    raise TypeError("a bug in the keepalive")
+                return keepalive()
+
+            monkeypatch.setattr(requests, "keepalive", broken_once)
+            async with asyncio.timeout(10):
+                while ("system", "r_u_alive") not in seen:  # the restarted unit probes
+                    await asyncio.sleep(0.05)
+            assert supervisor.incidents[f"keepalive:{owner.panel_id}"].count == 1
+            assert "keepalive" in (owner.snapshot.health.internal_error or "")
+            assert owner.snapshot.connection is ConnectionState.READY
+
+
+async def test_a_bug_in_the_queue_worker_gives_one_result_and_the_worker_restarts(
+    simulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with simulator() as sim:
+        supervisor = Supervisor(FAST_SUPERVISOR)
+        template = await linked_owner(sim)
+        owner = PanelOwner(template.settings, IDENTITY, template._link_keys, supervisor=supervisor)
+        async with running(owner):
+            encode = session_module.encode_request
+            calls = 0
+
+            def broken_once(*args: Any) -> bytes:
+                nonlocal calls
+                calls += 1
+                if calls == 1:
+                    raise TypeError("a bug while encoding")
+                return encode(*args)
+
+            monkeypatch.setattr(session_module, "encode_request", broken_once)
+            output = min(owner.snapshot.outputs)
+            first = await asyncio.wait_for(owner.submit(SetOutput(output, on=True)), 5)
+            assert first.outcome is Outcome.UNKNOWN and first.reason == "internal_error"
+            assert supervisor.incidents[f"queue:{owner.panel_id}"].count == 1
+            second = await asyncio.wait_for(owner.submit(SetOutput(output, on=True)), 5)
+            assert second.ok  # the restarted worker goes on with the same session
+            assert owner.snapshot.connection is ConnectionState.READY

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import structlog
 
-from e27bridge.panel.queue import Priority, RequestQueue
+from e27bridge.panel.queue import Priority, RequestQueue, Spawn
 from e27bridge.protocol import models, requests
 from e27bridge.protocol.errors import MalformedMessage
 
@@ -22,9 +22,15 @@ TRIGGERS = frozenset({"armed", "disarmed", "alarm", "bypass", "trouble"})
 
 
 class EventLogFollower:
-    def __init__(self, queue: RequestQueue, emit: Callable[[models.LogEntry], None]) -> None:
+    def __init__(
+        self,
+        queue: RequestQueue,
+        emit: Callable[[models.LogEntry], None],
+        spawn: Spawn | None = None,
+    ) -> None:
         self._queue = queue
         self._emit = emit
+        self._spawn = spawn  # a supervisor: a bug in a read is reported, not lost
         self._last_id: int | None = None
         self._task: asyncio.Task[None] | None = None
         self._again = False
@@ -38,7 +44,10 @@ class EventLogFollower:
         if self._task is not None and not self._task.done():
             self._again = True
             return
-        self._task = asyncio.create_task(self._run(), name="e27-eventlog")
+        if self._spawn is not None:
+            self._task = self._spawn(self._run)
+        else:
+            self._task = asyncio.create_task(self._run(), name="e27-eventlog")
 
     def stop(self) -> None:
         if self._task is not None:

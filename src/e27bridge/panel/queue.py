@@ -28,6 +28,7 @@ log = structlog.get_logger("e27bridge.queue")
 
 Sender = Callable[[int, RequestSpec], Awaitable[None]]
 Listener = Callable[[RequestSpec, "QueueResult"], None]
+Spawn = Callable[[Callable[[], Awaitable[None]]], "asyncio.Task[None]"]
 
 
 class Priority(enum.IntEnum):
@@ -100,9 +101,13 @@ class RequestQueue:
 
     # --- lifecycle ----------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, spawn: Spawn | None = None) -> None:
+        """Start the worker, under ``spawn`` (a supervisor) when given."""
         if self._worker is None:
-            self._worker = asyncio.create_task(self._run(), name="e27-queue")
+            if spawn is None:
+                self._worker = asyncio.create_task(self._run(), name="e27-queue")
+            else:
+                self._worker = spawn(self._run)
 
     async def close(self) -> None:
         """Fail everything still waiting as ``unavailable`` and stop the worker."""
@@ -244,7 +249,15 @@ class RequestQueue:
             if not self.attached:
                 self._requeue_front(item)
                 continue
-            await self._process(item)
+            try:
+                await self._process(item)
+            except Exception:
+                # A bug: its caller gets one result, the slot is freed, the supervisor
+                # reports it and restarts the worker.
+                self._correlator.connection_lost(self._loop.time())
+                self._ended = None
+                self._resolve(item, QueueResult(Outcome.UNKNOWN, reason="internal_error"))
+                raise
 
     async def _pace(self) -> None:
         wait = self._last_sent + self.settings.min_interval - self._loop.time()

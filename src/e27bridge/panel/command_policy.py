@@ -1,0 +1,41 @@
+"""How one user command is carried out: plan it, queue it, authenticate and resend once when
+the code needs a privileged session, and re-read the entity afterwards (acks carry no state).
+"""
+
+from __future__ import annotations
+
+from e27bridge.panel.commands import ArmArea, BypassZone, Command, CommandResult, Outcome
+from e27bridge.panel.planning import plan_command
+from e27bridge.panel.queue import Priority, QueueResult, RequestQueue
+from e27bridge.panel.state import ConnectionState, PanelSnapshot
+from e27bridge.protocol import requests
+from e27bridge.protocol.errors import PanelErrorCode
+
+UNAVAILABLE_STATES = (ConnectionState.LINK_REQUIRED, ConnectionState.STOPPED)
+
+
+async def execute(
+    queue: RequestQueue, snapshot: PanelSnapshot, command: Command, *, max_age: float | None
+) -> CommandResult:
+    try:
+        plan = plan_command(snapshot, command)
+    except (KeyError, ValueError) as exc:
+        return CommandResult(Outcome.INVALID, reason=str(exc).strip("'\""))
+    if snapshot.connection in UNAVAILABLE_STATES:
+        return CommandResult(Outcome.UNAVAILABLE, reason=snapshot.connection.value)
+
+    async def send() -> QueueResult:
+        return await queue.submit(
+            plan.spec, plan.priority, max_age=max_age, reply_timeout=plan.reply_timeout
+        )
+
+    result = await send()
+    if result.code == PanelErrorCode.NOAUTH and isinstance(command, ArmArea | BypassZone):
+        # The code may need a privileged session: authenticate through the same queue, then
+        # resend once with the same reply timeout (a bypass ack may take 15 s).
+        auth = await queue.submit(requests.authenticate(command.code), Priority.HIGH)
+        if auth.ok:
+            result = await send()
+    if result.outcome in (Outcome.OK, Outcome.UNKNOWN):
+        queue.enqueue(plan.reread, Priority.BACKGROUND)  # the re-read brings the new state
+    return CommandResult(result.outcome, result.code, result.reason)

@@ -1,0 +1,32 @@
+"""What one panel owner is told: where the panel is, how to queue, reconnect and time out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from e27bridge.panel.queue import QueueSettings
+from e27bridge.panel.session import SessionTimeouts
+
+
+@dataclass(frozen=True, slots=True)
+class ReconnectPolicy:
+    min_backoff: float = 1.0
+    max_backoff: float = 300.0
+    refused_backoff: float = 60.0  # HELLO refused: another client holds the link
+    discovery_timeout: float = 3.0
+    verify_timeout: float = 1.0
+    keepalive_after: float = 30.0
+    keepalive_timeout: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class PanelSettings:
+    panel_id: str
+    mac: str
+    host: str | None
+    port: int = 2101
+    discovery_port: int = 2362
+    broadcast: tuple[str, ...] = ()  # extra discovery targets (e.g. "255.255.255.255")
+    queue: QueueSettings = field(default_factory=QueueSettings)
+    reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
+    timeouts: SessionTimeouts = field(default_factory=SessionTimeouts)
