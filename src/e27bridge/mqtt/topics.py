@@ -81,12 +81,13 @@ class Topics:
         return f"{self.homie_prefix}/{HOMIE_VERSION}/+/+/+/set"
 
     def parse_set(self, topic: str) -> SetTopic | None:
-        parts = topic.split("/")
-        if len(parts) != 6 or parts[0] != self.homie_prefix or parts[1] != HOMIE_VERSION:
+        prefix = f"{self.homie_prefix}/{HOMIE_VERSION}/"
+        if not topic.startswith(prefix):
+            return None  # the prefix may have several levels (``site/homie``)
+        parts = topic[len(prefix) :].split("/")
+        if len(parts) != 4 or parts[3] != "set":
             return None
-        if parts[5] != "set":
-            return None
-        return SetTopic(device=parts[2], node=parts[3], prop=parts[4])
+        return SetTopic(device=parts[0], node=parts[1], prop=parts[2])
 
     # -- bridge topics -------------------------------------------------------------------
     @property

@@ -1,0 +1,74 @@
+"""Topic names and their parsing, also with prefixes of several levels (allowed by the config)."""
+
+from __future__ import annotations
+
+import pytest
+
+from e27bridge.mqtt.topics import SetTopic, Topics, homie_id, is_homie_id, mac12, node_id
+from e27bridge.panel.state import EntityKind
+
+PLAIN = Topics()
+NESTED = Topics(bridge_id="br", base="site/e27", homie_prefix="site/homie", discovery_prefix="x/ha")
+
+
+@pytest.mark.parametrize("topics", [PLAIN, NESTED], ids=["plain", "nested"])
+def test_every_built_topic_parses_back(topics: Topics) -> None:
+    assert topics.parse_set(topics.set("dev", "area-1", "command")) == SetTopic(
+        "dev", "area-1", "command"
+    )
+    assert topics.parse_bridge_request(topics.bridge_request("resync")) == "resync"
+    assert topics.parse_hass_config(topics.hass_config("home")) == "home"
+
+
+def test_names_under_each_prefix() -> None:
+    assert NESTED.state("br") == "site/homie/5/br/$state"
+    assert NESTED.target("dev", "zone-2", "bypassed") == "site/homie/5/dev/zone-2/bypassed/$target"
+    assert NESTED.alert("dev", "ac-fail") == "site/homie/5/dev/$alert/ac-fail"
+    assert NESTED.set_filter == "site/homie/5/+/+/+/set"
+    assert NESTED.bridge_state == "site/e27/bridge/state"
+    assert NESTED.bridge_request_filter == "site/e27/bridge/request/+"
+    assert NESTED.bridge_response("health_check") == "site/e27/bridge/response/health_check"
+    assert NESTED.panel_event("home") == "site/e27/home/event"
+    assert NESTED.panel_response("home") == "site/e27/home/response"
+    assert NESTED.hass_config_filter == "x/ha/device/+/config"
+
+
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "homie/5/dev/area-1/command",  # no /set
+        "homie/5/dev/area-1/command/set/more",
+        "homie/4/dev/area-1/command/set",
+        "other/5/dev/area-1/command/set",
+        "homie/5/dev/area-1/set",
+        "homiex/5/dev/area-1/command/set",
+    ],
+)
+def test_foreign_set_topics_are_not_parsed(topic: str) -> None:
+    assert PLAIN.parse_set(topic) is None
+
+
+@pytest.mark.parametrize(
+    ("topic", "parsed"),
+    [
+        ("e27bridge/bridge/request/", None),
+        ("e27bridge/bridge/request/a/b", None),
+        ("e27bridge/bridge/response/resync", None),
+        ("e27bridgex/bridge/request/resync", None),
+        ("homeassistant/device/home/config/x", None),
+        ("homeassistant/sensor/home/config", None),
+    ],
+)
+def test_foreign_bridge_and_discovery_topics_are_not_parsed(topic: str, parsed: None) -> None:
+    assert PLAIN.parse_bridge_request(topic) is parsed
+    assert PLAIN.parse_hass_config(topic) is parsed
+
+
+def test_ids() -> None:
+    assert node_id(EntityKind.TSTAT, 3) == "tstat-3"
+    assert homie_id("  AC Fail!! (Zone 3) ") == "ac-fail-zone-3"
+    assert homie_id("--") == "unnamed"
+    assert is_homie_id("ac-fail") and not is_homie_id("-ac") and not is_homie_id("Ac")
+    assert mac12("00:11:22:33:44:AA") == "0011223344aa"
+    with pytest.raises(ValueError, match="not a MAC"):
+        mac12("00:11:22")
