@@ -208,6 +208,8 @@ class MqttBridge:
             "connected": self.conn.connected,
             "mqtt5": self.conn.mqtt5,
             "handler_failures": self._guard.failures,
+            "results_queued": len(self.conn.outbox),
+            "results_dropped": self.conn.outbox.dropped,
         }
 
     def _view(self, panel_id: str) -> Any:
@@ -335,6 +337,8 @@ class MqttBridge:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(GOODBYE_TIMEOUT):
                 await self._router.drain()
+                if self.conn.connected:
+                    await self.conn.outbox.wait_empty()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(GOODBYE_TIMEOUT):
                 await self.state_conn.stop(final=[(self._t.bridge_state, BRIDGE_OFFLINE)])

@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from paho.mqtt.packettypes import PacketTypes
@@ -47,6 +47,12 @@ log = structlog.get_logger(__name__)
 MAX_PAYLOAD = 1024
 LIGHT_ON_LEVEL = 99  # the engine sets lights by level only; "on" means full level
 _MODE_TEXT = re.compile(r"^[A-Za-z0-9_]{1,16}$")
+
+
+class Results(Protocol):
+    """Where results go: kept while the broker is away (``MqttConnection.deliver``)."""
+
+    def deliver(self, topic: str, payload: str, properties: Properties | None = None) -> None: ...
 
 
 class InvalidCommand(ValueError):
@@ -238,7 +244,7 @@ class CommandRouter:
     def __init__(
         self,
         topics: Topics,
-        sink: Any,  # MqttConnection: needs ``publish(..., properties=)``
+        sink: Results,
         panels: Mapping[str, PanelHandle],
         *,
         homie: Mapping[str, HomiePanel],
@@ -320,9 +326,9 @@ class CommandRouter:
             status=result.outcome.value,
             reason=result.reason,
         )
-        await self._respond(panel_id, topic, result, transaction, properties)
+        self._respond(panel_id, topic, result, transaction, properties)
 
-    async def _respond(
+    def _respond(
         self,
         panel_id: str,
         topic: str,
@@ -332,7 +338,7 @@ class CommandRouter:
     ) -> None:
         self.results[panel_id, result.outcome.value] += 1
         body = json.dumps(result_payload(result, topic, transaction), separators=(",", ":"))
-        await self._sink.publish(self._t.panel_response(panel_id), body, retain=False)
+        self._sink.deliver(self._t.panel_response(panel_id), body)
         response_topic = getattr(properties, "ResponseTopic", None) if properties else None
         if response_topic and not _publishable(response_topic):
             log.warning("mqtt_response_topic_invalid", topic=topic)
@@ -341,7 +347,7 @@ class CommandRouter:
             correlation = getattr(properties, "CorrelationData", None)
             if correlation is not None:
                 props.CorrelationData = correlation
-            await self._sink.publish(response_topic, body, retain=False, properties=props)
+            self._sink.deliver(response_topic, body, props)
 
 
 def _transaction_of(payload: bytes) -> Any:

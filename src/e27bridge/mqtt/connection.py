@@ -3,7 +3,8 @@
 aiomqtt has no reconnect of its own; ``MqttConnection.run`` loops with capped, jittered
 exponential backoff (also after a connection that came up and then dropped quickly) and
 calls ``on_connect`` after every (re)connect so the caller republishes its retained state.
-Publishing while disconnected is a no-op (ADR-0103).
+Publishing while disconnected is a no-op (ADR-0103), except for command results: those
+``deliver`` keeps in an :class:`Outbox` until a connection takes them (ADR-0105).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from e27bridge.daemon.config import Config, TlsConfig
+from e27bridge.mqtt.outbox import Outbox, Result
 
 log = structlog.get_logger(__name__)
 
@@ -153,6 +155,7 @@ class MqttConnection:
         self._stopping = asyncio.Event()
         self.connects = 0
         self.published = 0  # messages the broker took (metrics)
+        self.outbox = Outbox()
 
     @property
     def connected(self) -> bool:
@@ -185,6 +188,10 @@ class MqttConnection:
             log.warning("mqtt_publish_failed", topic=topic, error=str(exc))
         else:
             self.published += 1
+
+    def deliver(self, topic: str, payload: str, properties: Properties | None = None) -> None:
+        """A command result: published now, or kept until the broker is back (never waits)."""
+        self.outbox.put(Result(topic, payload, properties))
 
     async def run(self) -> None:
         """Connect, serve, reconnect; returns only when cancelled or ``stop`` was called."""
@@ -288,8 +295,13 @@ class MqttConnection:
                 else:
                     await client.subscribe(topic, qos=1)
             self._connected.set()
-            if self._on_connect is not None:
-                await self._on_connect()
-            async for message in client.messages:
-                if self._on_message is not None:
-                    await self._on_message(message)
+            sender = asyncio.create_task(self.outbox.send(client), name="mqtt-results")
+            try:
+                if self._on_connect is not None:
+                    await self._on_connect()
+                async for message in client.messages:
+                    if self._on_message is not None:
+                        await self._on_message(message)
+            finally:
+                sender.cancel()
+                await asyncio.wait({sender})
