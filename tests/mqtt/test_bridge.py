@@ -33,6 +33,7 @@ from .capture import Listener, normalise, retained_tree
 from .conftest import Broker
 from .factories import MAC, snapshot
 from .fakes import FakeDirectory, FakePanel
+from .relay import Relay
 from .schemas import hass_errors, homie_schema_errors
 
 PANEL = "home"
@@ -63,12 +64,13 @@ def make_config(coalesce_ms: int = 0, bypass_code: str | None = None) -> Config:
 
 @contextlib.asynccontextmanager
 async def rig(
-    broker: Broker, coalesce_ms: int = 0, bypass_code: str | None = None
+    broker: Broker, coalesce_ms: int = 0, bypass_code: str | None = None, port: int | None = None
 ) -> AsyncIterator[Rig]:
+    """The bridge over a fake panel; it connects to ``port`` (a relay) or to the broker."""
     bus = EventBus()
     panel = FakePanel(snapshot(PANEL), bus)
     settings = ConnectionSettings(
-        port=broker.port,
+        port=port or broker.port,
         client_id="e27bridge",
         min_backoff=0.05,
         max_backoff=0.2,
@@ -159,8 +161,10 @@ async def test_set_goes_to_panel_target_then_value_then_one_result(broker: Broke
         assert (await response(r, mark))["status"] == "ok"
         assert r.panel.submitted[-1] == SetLight(1, 42)
         await r.listener.wait_topic(f"{H}/light-1/level", b"42", start=mark)
-        await asyncio.sleep(0.1)
-        assert len(r.listener.on(RESPONSE)) == 2  # exactly one result per command
+        mark = r.listener.mark()
+        await send(broker.port, f"{H}/light-1/level/set", "7")  # a later command as a marker
+        assert (await response(r, mark))["status"] == "ok"
+        assert len(r.listener.on(RESPONSE)) == 3  # exactly one result per command
 
 
 async def test_area_command_with_code_and_mqtt5_response_topic(broker: Broker) -> None:
@@ -264,9 +268,11 @@ async def test_commands_of_every_kind_are_routed(broker: Broker) -> None:
 async def test_retained_set_is_ignored(broker: Broker) -> None:
     async with rig(broker) as r:
         await send(broker.port, f"{H}/output-1/on/set", "true", retain=True)
-        await asyncio.sleep(0.3)
-        assert r.panel.submitted == []
-        assert r.listener.on(RESPONSE) == []
+        mark = r.listener.mark()
+        await send(broker.port, f"{H}/light-1/level/set", "7")  # handled after the retained one
+        assert (await response(r, mark))["status"] == "ok"
+        assert r.panel.submitted == [SetLight(1, 7)]
+        assert len(r.listener.on(RESPONSE)) == 1
     await send(broker.port, f"{H}/output-1/on/set", b"", retain=True)  # clean up
 
 
@@ -288,9 +294,11 @@ async def test_only_changed_properties_are_published(broker: Broker) -> None:
         zones[3] = replace(zones[3], violated=True)
         r.panel.update(snap.with_entities(EntityKind.ZONE, zones))
         await r.listener.wait_topic(f"{H}/zone-3/open", b"true", start=mark)
-        await asyncio.sleep(0.2)
+        zones[4] = replace(zones[4], violated=True)  # a later change as a marker
+        r.panel.update(r.panel.snapshot.with_entities(EntityKind.ZONE, zones))
+        await r.listener.wait_topic(f"{H}/zone-4/open", b"true", start=mark)
         topics = {m.topic for m in r.listener.messages[mark:]}
-        assert topics == {f"{H}/zone-3/open"}
+        assert topics == {f"{H}/zone-3/open", f"{H}/zone-4/open"}
 
 
 async def test_broker_restart_republishes_everything(broker: Broker) -> None:
@@ -425,15 +433,14 @@ async def test_bridge_requests(broker: Broker) -> None:
 
 async def test_clean_shutdown_and_lwt(broker: Broker) -> None:
     async with Listener(broker.port) as listener:
-        async with rig(broker) as r:
+        async with rig(broker):
             mark = listener.mark()
         await listener.wait_topic("e27bridge/bridge/state", b'{"state": "offline"}', start=mark)
         await listener.wait_topic("homie/5/e27bridge/$state", b"disconnected", start=mark)
         await listener.wait_topic(f"{H}/$state", b"disconnected", start=mark)
         # abrupt death: both wills fire
-        async with rig(broker) as r:
+        async with Relay(broker.port) as relay, rig(broker, port=relay.port):
             mark = listener.mark()
-            for conn in (r.bridge.conn, r.bridge.state_conn):
-                conn._client._client.socket().close()  # type: ignore[union-attr]
+            relay.cut()
             await listener.wait_topic("e27bridge/bridge/state", b'{"state": "offline"}', start=mark)
             await listener.wait_topic("homie/5/e27bridge/$state", b"lost", start=mark)

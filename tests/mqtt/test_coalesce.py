@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from e27bridge.mqtt.coalesce import Coalescer
+from waiting import wait_until
 
 
 class Recorder:
@@ -42,8 +41,7 @@ async def test_bulk_updates_collapse_and_urgent_flushes_first() -> None:
     await sink.publish("area-1/state", "triggered", urgent=True)
     assert rec.sent == [("zone-1", "false"), ("zone-2", "true"), ("area-1/state", "triggered")]
     await sink.publish("zone-3", "true", urgent=False)
-    await asyncio.sleep(0.1)
-    assert rec.sent[-1] == ("zone-3", "true")
+    await wait_until(lambda: rec.sent[-1] == ("zone-3", "true"), "the window to flush")
     await sink.close()
 
 

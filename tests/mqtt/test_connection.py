@@ -9,11 +9,14 @@ from collections.abc import AsyncIterator
 
 import aiomqtt
 from amqtt import broker as amqtt_broker
+from structlog.testing import capture_logs
 
 from e27bridge.mqtt.connection import ConnectionSettings, MqttConnection, Will, backoff_delay
+from waiting import wait_until
 
 from .capture import Listener, retained_tree
 from .conftest import Broker, free_port
+from .relay import Relay
 
 
 @contextlib.asynccontextmanager
@@ -72,18 +75,12 @@ async def test_connect_subscribe_and_republish_on_every_connect(broker: Broker) 
         assert conn.mqtt5
         async with aiomqtt.Client("127.0.0.1", broker.port) as other:
             await other.publish("t/in/x", "1", qos=1)
-        for _ in range(100):
-            if received:
-                break
-            await asyncio.sleep(0.02)
+        await wait_until(lambda: received, "the subscribed message")
         assert received == ["t/in/x"]
         assert (await retained_tree(broker.port, "t/#"))["t/state"] == b"hello 1"
 
         broker.restart()  # retained state is gone with the old process
-        for _ in range(200):
-            if connects >= 2 and conn.connected:
-                break
-            await asyncio.sleep(0.02)
+        await wait_until(lambda: connects >= 2 and conn.connected, "the reconnect")
         assert connects == 2
         assert (await retained_tree(broker.port, "t/#"))["t/state"] == b"hello 2"
 
@@ -95,13 +92,11 @@ async def test_publish_while_disconnected_is_dropped_quietly() -> None:
 
 
 async def test_will_is_published_when_the_client_dies(broker: Broker) -> None:
-    async with Listener(broker.port, ("t/lwt",)) as listener:
-        conn = MqttConnection(settings(broker.port, keepalive=5), will=Will("t/lwt", "lost"))
+    async with Listener(broker.port, ("t/lwt",)) as listener, Relay(broker.port) as relay:
+        conn = MqttConnection(settings(relay.port, keepalive=5), will=Will("t/lwt", "lost"))
         task = asyncio.create_task(conn.run())
         await asyncio.wait_for(conn.wait_connected(), 5)
-        client = conn._client
-        assert client is not None
-        client._client.socket().close()  # type: ignore[union-attr]  # abrupt: no DISCONNECT
+        relay.cut()  # abrupt: no DISCONNECT
         message = await listener.wait_topic("t/lwt", b"lost")
         assert message.retain is False or message.payload == b"lost"
         await conn.stop()
@@ -143,8 +138,13 @@ async def test_forced_mqtt5_does_not_fall_back() -> None:
     await server.start()
     try:
         conn = MqttConnection(settings(port, protocol="5"), will=Will("t/lwt", "lost"))
-        async with running(conn):
-            await asyncio.sleep(0.5)
-            assert not conn.connected and conn.mqtt5
+        with capture_logs() as logs:
+            async with running(conn):
+                await wait_until(
+                    lambda: [e["event"] for e in logs].count("mqtt_disconnected") >= 2,
+                    "two refused MQTT 5 attempts",
+                )
+                assert not conn.connected and conn.mqtt5
+        assert "mqtt5_failed_trying_311" not in [e["event"] for e in logs]
     finally:
         await server.shutdown()
