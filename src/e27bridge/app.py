@@ -18,6 +18,7 @@ from e27bridge.daemon.config import Config, PanelConfig
 from e27bridge.daemon.health import WRITE_INTERVAL, write_health
 from e27bridge.daemon.keystore import KeyStore
 from e27bridge.daemon.systemd import SystemdNotifier
+from e27bridge.metrics import Metrics, MetricsServer
 from e27bridge.mqtt.bridge import MqttBridge
 from e27bridge.panel.bus import EventBus
 from e27bridge.panel.linking import link
@@ -104,6 +105,7 @@ class Daemon:
         self.manager = PanelManager(owners, self.bus)
         self.bridge = MqttBridge(self.manager, config)
         self.notifier = notifier or SystemdNotifier()
+        self.metrics: MetricsServer | None = None
         self._stop = asyncio.Event()
 
     def request_stop(self) -> None:
@@ -115,7 +117,10 @@ class Daemon:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, self.request_stop)
         log.info("daemon_starting", panels=len(self.config.panels), bridge=self.config.bridge.id)
+        metrics = await self._start_metrics()  # first: a busy port stops the start here
         await self.manager.start()
+        if metrics is not None:
+            metrics.attach()
         bridge_task = asyncio.create_task(self.bridge.run(), name="e27-mqtt")
         health_task = self.supervisor.start("health", self._health_loop)
         stop_task = asyncio.create_task(self._stop.wait())
@@ -128,7 +133,19 @@ class Daemon:
             self.notifier.stopping("stopping")
             log.info("daemon_stopping")
             await self._shutdown(bridge_task, health_task)
+            if self.metrics is not None:
+                await self.metrics.close()
             log.info("daemon_stopped")
+
+    async def _start_metrics(self) -> Metrics | None:
+        """The Prometheus endpoint, when ``[metrics] listen`` is set."""
+        address = self.config.metrics.address
+        if address is None:
+            return None
+        metrics = Metrics(self.manager.panels, self.bridge)
+        self.metrics = MetricsServer(metrics, *address)
+        await self.metrics.start()
+        return metrics
 
     async def _shutdown(self, bridge_task: asyncio.Task[None], health: asyncio.Task[None]) -> None:
         """The bridge stops taking commands and lets those in flight finish (bounded), then

@@ -80,9 +80,12 @@ def daemon_toml(
     state_dir: Path,
     command_max_age: float = 10.0,
     link: bool = True,
+    extra: str = "",
 ) -> str:
     credentials = f'access_code = "{ACCESS_CODE}"\npassphrase = "{PASSPHRASE}"' if link else ""
-    return f"""
+    return (
+        extra
+        + f"""
 [mqtt]
 host = "127.0.0.1"
 port = {broker.port}
@@ -110,6 +113,7 @@ port = {sim.port}
 discovery_port = {sim.discovery_port}
 {credentials}
 """
+    )
 
 
 class DaemonRunner(Protocol):
@@ -281,12 +285,15 @@ def stack(broker: Broker, tmp_path: Path) -> StackFactory:
         config: SimulatorConfig | None = None,
         command_max_age: float = 10.0,
         link: bool = True,
+        extra_config: str = "",
     ) -> AsyncIterator[Stack]:
         state_dir = tmp_path / "state"
         state_dir.mkdir(exist_ok=True)
         async with run_simulator(config or sim_config()) as sim:
             config_path = tmp_path / "config.toml"
-            config_path.write_text(daemon_toml(broker, sim, state_dir, command_max_age, link))
+            config_path.write_text(
+                daemon_toml(broker, sim, state_dir, command_max_age, link, extra_config)
+            )
             daemon: DaemonRunner
             if subprocess:
                 daemon = SubprocessDaemon(config_path, tmp_path / "daemon.log")

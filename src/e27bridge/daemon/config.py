@@ -301,7 +301,7 @@ class PanelConfig(_Model):
 def _listen_address(value: object) -> object:
     if isinstance(value, str):
         host, sep, port = value.rpartition(":")
-        if not sep or not host.strip("[]") or not port.isdigit() or not 1 <= int(port) <= 65535:
+        if not sep or not host.strip("[]") or not port.isdigit() or int(port) > 65535:
             raise ValueError(f"expected HOST:PORT like 127.0.0.1:9127, got {value!r}")
     return value
 

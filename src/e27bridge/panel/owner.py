@@ -14,6 +14,7 @@ import contextlib
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import Any
 
 import structlog
 
@@ -28,7 +29,7 @@ from e27bridge.panel.locator import HintStore, PanelLocator, refusal_reason
 from e27bridge.panel.queue import Priority, RequestQueue
 from e27bridge.panel.session import HelloFailed, Session
 from e27bridge.panel.settings import PanelSettings, ReconnectPolicy
-from e27bridge.panel.state import ConnectionState, PanelInfo, PanelSnapshot
+from e27bridge.panel.state import ConnectionState, LinkHealth, PanelInfo, PanelSnapshot
 from e27bridge.panel.statekeeper import StateKeeper
 from e27bridge.protocol import requests
 from e27bridge.protocol.discovery import PanelAnnouncement
@@ -439,12 +440,19 @@ class PanelOwner:
         self._state.event("internal_error", {"unit": incident.unit, "error": incident.error})
         self._update_health(internal_error=incident.summary)
 
-    def _update_health(self, **extra: str | None) -> None:
+    @property
+    def live_health(self) -> LinkHealth:
+        """The diagnostics now; the snapshot's copy is refreshed at its publish points only."""
+        return replace(self.snapshot.health, **self._health_now())
+
+    def _health_now(self) -> dict[str, Any]:
         queue = self._queue
-        self._state.update_health(
-            rtt_ms=round(queue.last_rtt * 1000, 1) if queue and queue.last_rtt else None,
-            queue_depth=queue.depth if queue else 0,
-            reconnects=self._reconnects,
-            last_error=self._last_error,
-            **extra,
-        )
+        return {
+            "rtt_ms": round(queue.last_rtt * 1000, 1) if queue and queue.last_rtt else None,
+            "queue_depth": queue.depth if queue else 0,
+            "reconnects": self._reconnects,
+            "last_error": self._last_error,
+        }
+
+    def _update_health(self, **extra: str | None) -> None:
+        self._state.update_health(**self._health_now(), **extra)
