@@ -29,6 +29,7 @@ from e27bridge.daemon.config import Config
 from e27bridge.mqtt.bridge import MqttBridge
 from e27bridge.mqtt.connection import ConnectionSettings, MqttConnection, Will
 from e27bridge.panel.bus import EventBus
+from waiting import wait_until
 
 from .conftest import Broker
 from .factories import MAC, snapshot
@@ -37,7 +38,6 @@ from .fakes import FakeDirectory, FakePanel
 PANEL = "home"
 DNS_NAME = "broker.test"
 CONNECT_WAIT = 10.0  # generous: a loaded 2-core runner
-NEVER_WAIT = 1.0  # how long a failing bridge is watched
 
 
 # --- a throwaway PKI ------------------------------------------------------------------
@@ -351,11 +351,16 @@ async def test_insecure_also_skips_the_chain_check(tmp_path: Path, pki: Pki) -> 
 # --- it fails cleanly -----------------------------------------------------------------
 
 
+def failures(logs: list[MutableMapping[str, Any]]) -> int:
+    return sum(e["event"] == "mqtt_disconnected" for e in logs)
+
+
 async def never_connects(config: Config) -> list[MutableMapping[str, Any]]:
-    """Run the bridge for NEVER_WAIT s: it must keep retrying, stay down and not crash."""
+    """Run the bridge until both connections failed twice: it must keep retrying, stay down
+    and not crash."""
     with capture_logs() as logs:
         async with bridge_running(config) as (bridge, task):
-            await asyncio.sleep(NEVER_WAIT)
+            await wait_until(lambda: failures(logs) >= 4, "repeated connection attempts")
             assert not task.done(), "the bridge stopped instead of retrying"
             assert not bridge.conn.connected and not bridge.state_conn.connected
             assert bridge.conn.connects == 0 and bridge.state_conn.connects == 0
@@ -389,7 +394,7 @@ async def test_a_refused_client_certificate_is_a_clear_timeout(tmp_path: Path, p
         conn = MqttConnection(replace(settings, connect_timeout=0.3), will=Will("tls/w", "x"))
         with capture_logs() as logs:
             async with running(conn) as task:
-                await asyncio.sleep(NEVER_WAIT)
+                await wait_until(lambda: failures(logs) >= 2, "repeated connection attempts")
                 assert not task.done() and not conn.connected and conn.connects == 0
     warnings = [e for e in logs if e["event"] == "mqtt_disconnected"]
     assert warnings and all(e["log_level"] == "warning" for e in warnings)
