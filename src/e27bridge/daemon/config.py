@@ -35,6 +35,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from e27bridge.mqtt.kinds import MQTT_KINDS
 from e27bridge.protocol.discovery import normalize_mac
 
 DEFAULT_CONFIG_PATH = Path("/etc/e27bridge/config.toml")
@@ -43,7 +44,6 @@ ENV_PREFIX = "E27BRIDGE_"
 ENV_DELIMITER = "__"
 
 _HOMIE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-_ENTITY_ID = re.compile(r"^(area|zone|output|light|lock|tstat|barrier|keypad)-[1-9][0-9]{0,3}$")
 _ENV_REF = re.compile(
     r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))"
 )
@@ -239,11 +239,13 @@ class EntityOverride(_Model):
 
 
 def _entity_id(value: object) -> object:
-    if isinstance(value, str) and not _ENTITY_ID.match(value):
-        raise ValueError(
-            "not an entity id (area-N, zone-N, output-N, light-N, lock-N, tstat-N, "
-            "barrier-N or keypad-N)"
-        )
+    """``<kind>-<N>`` for every kind published on MQTT (the node id)."""
+    kinds = [kind.value for kind in MQTT_KINDS]
+    if isinstance(value, str) and not re.fullmatch(
+        rf"({'|'.join(kinds)})-[1-9][0-9]{{0,3}}", value
+    ):
+        names = [f"{k}-N" for k in kinds]
+        raise ValueError(f"not an entity id ({', '.join(names[:-1])} or {names[-1]})")
     return value
 
 

@@ -34,6 +34,7 @@ from e27bridge.panel.api import PanelDirectory
 from e27bridge.panel.bus import Subscription
 from e27bridge.panel.commands import parse_pin
 from e27bridge.panel.events import ConnectionChanged, EngineEvent, PanelEvent, SnapshotReplaced
+from e27bridge.panel.kinds import kind_named
 from e27bridge.panel.state import ArmMode, EntityKind
 
 log = structlog.get_logger(__name__)
@@ -55,7 +56,10 @@ def overrides_from_config(panel: PanelConfig) -> PanelOverrides:
     excluded: set[tuple[EntityKind, int]] = set()
     for entity_id, override in panel.entities.items():
         kind_name, number = entity_id.rsplit("-", 1)
-        key = (EntityKind(kind_name), int(number))
+        kind = kind_named(kind_name)
+        if kind is None:
+            continue  # config validation accepts only kinds that exist
+        key = (kind, int(number))
         if override.name:
             names[key] = override.name
         if override.device_class:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
+from e27bridge.panel.kinds import KINDS
 from e27bridge.panel.state import EntityKind, PanelSnapshot, Zone
 
 EntityKey = tuple[EntityKind, int]
@@ -35,7 +36,7 @@ class PanelOverrides:
 
     def apply(self, snapshot: PanelSnapshot) -> PanelSnapshot:
         view = snapshot
-        for kind in EntityKind:
+        for kind in KINDS:
             entities = snapshot.entities(kind)
             kept: dict[int, Any] = {}
             for number, entity in entities.items():

@@ -10,6 +10,7 @@ import enum
 from dataclasses import dataclass, field
 
 from e27bridge.panel.state import ArmMode
+from e27bridge.protocol.models import SETPOINT_RANGE
 
 
 class Outcome(enum.Enum):
@@ -108,9 +109,10 @@ class SetThermostat:
     cool_setpoint: int | None = None
 
     def __post_init__(self) -> None:
+        low, high = SETPOINT_RANGE
         for value in (self.heat_setpoint, self.cool_setpoint):
-            if value is not None and not -40 <= value <= 150:
-                raise ValueError("setpoints must be whole degrees in -40..150")
+            if value is not None and not low <= value <= high:
+                raise ValueError(f"setpoints must be whole degrees in {low}..{high}")
         if all(
             v is None for v in (self.mode, self.fan_mode, self.heat_setpoint, self.cool_setpoint)
         ):

@@ -22,6 +22,7 @@ from e27bridge.panel.kinds.output import Output
 from e27bridge.panel.kinds.tstat import Thermostat
 from e27bridge.panel.kinds.user import User
 from e27bridge.panel.kinds.zone import Zone
+from e27bridge.protocol.models import SETPOINT_RANGE
 
 __all__ = [
     "AlarmPhase",
@@ -91,6 +92,7 @@ class Capabilities:
 
     arm_modes: tuple[ArmMode, ...] = (ArmMode.ARMED_AWAY, ArmMode.ARMED_STAY)
     kinds: frozenset[EntityKind] = frozenset()
+    setpoint_range: tuple[int, int] = SETPOINT_RANGE  # whole degrees a thermostat takes
 
 
 @dataclass(frozen=True, slots=True)

@@ -442,10 +442,14 @@ def scale_value(raw: Any, prec: Any, index: int) -> float | int | None:
     return value if places == 0 else value / 10**places
 
 
+SETPOINT_RANGE = (-40, 150)  # reference policy (§13.5): tenths sent by mistake are refused
+
+
 def encode_setpoint(value: float) -> int:
-    """Whole degrees, rounded half up; refuses values outside -40..150 (tenths by mistake)."""
-    if not -40 <= value <= 150:
-        raise ValueError(f"setpoint {value} outside -40..150")
+    """Whole degrees, rounded half up; refuses values outside ``SETPOINT_RANGE``."""
+    low, high = SETPOINT_RANGE
+    if not low <= value <= high:
+        raise ValueError(f"setpoint {value} outside {low}..{high}")
     return math.floor(value + 0.5)
 
 

@@ -106,6 +106,17 @@ def events(old: Area, new: Area) -> tuple[Event, ...]:
     return tuple(out)
 
 
+def describe(old: Area, new: Area) -> str | None:
+    if old.phase == new.phase or new.phase is None:
+        return None
+    text = new.phase.value
+    if new.ee_timer > 0:
+        text += f" ({new.ee_timer} s)"
+    if new.alarm_active and new.alarm_zone:
+        text += f", zone {new.alarm_zone}"
+    return text
+
+
 def build(attribs: models.Attribs, found: Found) -> Area:
     return Area(attribs.entity_id, attribs.name)
 
@@ -117,5 +128,6 @@ SPEC = KindSpec(
     # ``area.get_troubles`` answers with the same body shape (only ``troubles`` set).
     status_commands=STATUS_COMMANDS | {"get_troubles", "get_trouble"},
     events=events,
+    describe=describe,
     required=True,
 )

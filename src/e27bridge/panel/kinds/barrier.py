@@ -45,6 +45,10 @@ def merge(old: Barrier, status: models.BarrierStatus) -> Barrier:
     return replace(merge_present(old, status, "tamper", "low_battery"), position=position)
 
 
+def describe(old: Barrier, new: Barrier) -> str | None:
+    return new.position.value if old.position != new.position else None
+
+
 def build(attribs: models.Attribs, found: Found) -> Barrier:
     return Barrier(attribs.entity_id, attribs.name, attribs.area_id)
 
@@ -53,4 +57,5 @@ SPEC = KindSpec(
     label="barriers",
     build=build,
     status=StatusReader(per_id("barrier", models.parse_barrier_status), merge),
+    describe=describe,
 )

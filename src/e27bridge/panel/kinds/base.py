@@ -51,6 +51,17 @@ def _no_events(old: Any, new: Any) -> tuple[Event, ...]:
     return ()
 
 
+def _silent(old: Any, new: Any) -> str | None:
+    return None
+
+
+def switched(old: bool | None, new: bool | None, on: str, off: str) -> str | None:
+    """``on``/``off`` when a known flag changed; None when nothing worth saying did."""
+    if old == new or new is None:
+        return None
+    return on if new else off
+
+
 @dataclass(frozen=True, slots=True)
 class KindSpec:
     """Everything the engine needs about one kind; the protocol domain is the kind's value."""
@@ -61,6 +72,7 @@ class KindSpec:
     bulk: BulkStatus | None = None  # preferred over per-id reads at bootstrap
     status_commands: frozenset[str] = STATUS_COMMANDS
     events: Callable[[Any, Any], tuple[Event, ...]] = _no_events
+    describe: Callable[[Any, Any], str | None] = _silent  # a change in words (live view)
     table: bool = True  # has ``get_table_info`` (bounds the ids of ``get_configured``)
     required: bool = False  # bootstrap fails when its inventory cannot be read
     needs_definitions: bool = False  # read ``zone.get_defs`` before building entities

@@ -24,6 +24,12 @@ def merge(old: Light, status: models.LightStatus) -> Light:
     return old if status.level is None else replace(old, level=min(status.level, 99))
 
 
+def describe(old: Light, new: Light) -> str | None:
+    if old.level == new.level or new.level is None:
+        return None
+    return "off" if new.level == 0 else f"on, level {new.level}"
+
+
 def build(attribs: models.Attribs, found: Found) -> Light:
     return Light(attribs.entity_id, attribs.name, attribs.area_id)
 
@@ -32,4 +38,5 @@ SPEC = KindSpec(
     label="lights",
     build=build,
     status=StatusReader(per_id("light", models.parse_light_status), merge),
+    describe=describe,
 )

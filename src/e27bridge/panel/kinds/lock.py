@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from e27bridge.panel.kinds.base import Found, KindSpec, StatusReader, per_id
+from e27bridge.panel.kinds.base import Found, KindSpec, StatusReader, per_id, switched
 from e27bridge.protocol import models
 
 
@@ -20,10 +20,17 @@ def merge(old: Lock, status: models.OnOffStatus) -> Lock:
     return old if status.on is None else replace(old, locked=status.on)
 
 
+def describe(old: Lock, new: Lock) -> str | None:
+    return switched(old.locked, new.locked, "locked", "unlocked")
+
+
 def build(attribs: models.Attribs, found: Found) -> Lock:
     return Lock(attribs.entity_id, attribs.name, attribs.area_id)
 
 
 SPEC = KindSpec(
-    label="locks", build=build, status=StatusReader(per_id("lock", models.parse_lock_status), merge)
+    label="locks",
+    build=build,
+    status=StatusReader(per_id("lock", models.parse_lock_status), merge),
+    describe=describe,
 )

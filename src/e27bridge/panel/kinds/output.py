@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from e27bridge.panel.kinds.base import BulkStatus, Found, KindSpec, StatusReader, per_id
+from e27bridge.panel.kinds.base import BulkStatus, Found, KindSpec, StatusReader, per_id, switched
 from e27bridge.protocol import models, requests
 
 
@@ -28,6 +28,10 @@ def _bulk(body: dict[str, Any]) -> dict[int, bool]:
     return models.decode_output_bulk(body.get("status"))
 
 
+def describe(old: Output, new: Output) -> str | None:
+    return switched(old.on, new.on, "on", "off")
+
+
 def build(attribs: models.Attribs, found: Found) -> Output:
     return Output(attribs.entity_id, attribs.name)
 
@@ -40,4 +44,5 @@ SPEC = KindSpec(
         "get_all_outputs_status", requests.all_outputs_status, StatusReader(_bulk, merge_bulk)
     ),
     required=True,
+    describe=describe,
 )

@@ -36,6 +36,18 @@ def merge(old: Thermostat, status: models.TstatStatus) -> Thermostat:
     return merge_present(old, status, *_STATUS_FIELDS)
 
 
+_WORTH_A_LINE = ("temperature", "mode", "fan_mode", "heat_setpoint", "cool_setpoint")
+
+
+def describe(old: Thermostat, new: Thermostat) -> str | None:
+    changed = [
+        f"{attr.replace('_', ' ')} {getattr(new, attr)}"
+        for attr in _WORTH_A_LINE
+        if getattr(old, attr) != getattr(new, attr) and getattr(new, attr) is not None
+    ]
+    return ", ".join(changed) or None
+
+
 def build(attribs: models.Attribs, found: Found) -> Thermostat:
     return Thermostat(attribs.entity_id, attribs.name)
 
@@ -44,4 +56,5 @@ SPEC = KindSpec(
     label="thermostats",
     build=build,
     status=StatusReader(per_id("tstat", models.parse_tstat_status), merge),
+    describe=describe,
 )

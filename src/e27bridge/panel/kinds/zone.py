@@ -61,6 +61,26 @@ def events(old: Zone, new: Zone) -> tuple[Event, ...]:
     return ()
 
 
+# Flags worth a line, with the words for set / cleared.
+_FLAGS: tuple[tuple[str, str, str], ...] = (
+    ("violated", "open", "closed"),
+    ("bypassed", "bypassed", "unbypassed"),
+    ("trouble", "trouble", "trouble cleared"),
+    ("tamper", "tamper", "tamper cleared"),
+    ("alarm", "ALARM", "alarm cleared"),
+    ("low_battery", "low battery", "battery ok"),
+)
+
+
+def describe(old: Zone, new: Zone) -> str | None:
+    words = [
+        on if getattr(new, attr) else off
+        for attr, on, off in _FLAGS
+        if getattr(old, attr) is not None and getattr(old, attr) != getattr(new, attr)
+    ]
+    return ", ".join(words) or None
+
+
 def build(attribs: models.Attribs, found: Found) -> Zone | None:
     definition = definition_name(attribs.definition, found.definitions)
     if definition == UNDEFINED:
@@ -89,6 +109,7 @@ SPEC = KindSpec(
         "get_all_zones_status", requests.all_zones_status, StatusReader(_bulk, merge_bulk)
     ),
     events=events,
+    describe=describe,
     required=True,
     needs_definitions=True,
 )

@@ -1,0 +1,76 @@
+"""Areas on MQTT: alarm state and command (Homie), alarm panel and chime switch (HA)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from e27bridge.mqtt.kinds.base import Components, HassEntity, MqttKind
+from e27bridge.mqtt.properties import PropertySpec, boolean, command, enum_format
+from e27bridge.panel.state import AlarmPhase, Area, ArmMode, Capabilities
+
+# Command actions, by the panel arm mode they need (disarm is always there).
+ARM_ACTIONS: Mapping[ArmMode, str] = {
+    ArmMode.ARMED_AWAY: "arm_away",
+    ArmMode.ARMED_STAY: "arm_home",
+}
+COMMAND_TEMPLATE = '{"action":"{{ action }}","code":"{{ code }}"}'
+PHASES = tuple(p.value for p in AlarmPhase)
+ARM_MODES = tuple(m.value for m in ArmMode)
+
+
+def area_actions(arm_modes: tuple[ArmMode, ...]) -> tuple[str, ...]:
+    return (*(ARM_ACTIONS[m] for m in arm_modes if m in ARM_ACTIONS), "disarm")
+
+
+_STATE = (
+    PropertySpec(
+        "state", "Alarm state", "enum", lambda a: a.phase and a.phase.value, enum_format(PHASES)
+    ),
+    PropertySpec(
+        "arm-mode",
+        "Arm mode",
+        "enum",
+        lambda a: a.arm_state and a.arm_state.value,
+        enum_format(ARM_MODES),
+    ),
+    boolean("ready", "Ready to arm"),
+    PropertySpec("alarm", "Alarm", "boolean", lambda a: a.alarm_active),
+    PropertySpec("alarm-type", "Alarm type", "string", lambda a: a.alarm_type or ""),
+    PropertySpec("alarm-zone", "Alarm zone", "string", lambda a: a.alarm_zone),
+    PropertySpec("delay", "Entry/exit delay", "integer", lambda a: a.ee_timer, "0:", unit="s"),
+    boolean("chime", "Chime", settable=True),
+    PropertySpec(
+        "bypassed-zones", "Bypassed zones", "integer", lambda a: a.zones_bypassed, unit="#"
+    ),
+    PropertySpec("troubles", "Troubles", "json", lambda a: list(a.troubles)),
+)
+
+
+def properties(area: Area, capabilities: Capabilities) -> tuple[PropertySpec, ...]:
+    return (*_STATE, command(area_actions(capabilities.arm_modes)))
+
+
+def components(ha: HassEntity, area: Area) -> Components:
+    arm_modes = ha.capabilities.arm_modes
+    panel = {
+        **ha.common("alarm_control_panel", area.name),
+        "state_topic": ha.topic("state"),
+        "command_topic": ha.set("command"),
+        "command_template": COMMAND_TEMPLATE,
+        "code": "REMOTE_CODE",
+        "supported_features": [ARM_ACTIONS[m] for m in arm_modes if m in ARM_ACTIONS],
+        "payload_arm_away": "arm_away",
+        "payload_arm_home": "arm_home",
+        "payload_disarm": "disarm",
+        "json_attributes_topic": ha.topic("troubles"),
+        "json_attributes_template": "{{ {'troubles': value_json} | tojson }}",
+    }
+    chime = {
+        **ha.common("switch", f"{area.name} chime", "chime"),
+        **ha.bool_switch("chime"),
+        "entity_category": "config",
+    }
+    return {ha.node: panel, f"{ha.node}-chime": chime}
+
+
+MQTT = MqttKind(properties, components)

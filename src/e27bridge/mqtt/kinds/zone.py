@@ -1,0 +1,81 @@
+"""Zones on MQTT: flags and a bypass command (Homie), binary sensor and bypass switch (HA)."""
+
+from __future__ import annotations
+
+import re
+
+from e27bridge.mqtt.kinds.base import Components, HassEntity, MqttKind, fixed
+from e27bridge.mqtt.properties import PropertySpec, boolean, command
+from e27bridge.panel.state import EntityKind, Zone
+
+ZONE_ACTIONS = ("bypass", "unbypass")
+
+# Zone definition (as the panel names it) -> binary_sensor device class; first match wins.
+_ZONE_CLASSES: tuple[tuple[str, str], ...] = (
+    (r"FIRE|SMOKE", "smoke"),
+    (r"^CO$|CARBON", "carbon_monoxide"),
+    (r"WATER|FLOOD", "moisture"),
+    (r"GAS", "gas"),
+    (r"FREEZE|TEMP|COLD", "cold"),
+    (r"HEAT", "heat"),
+    (r"TAMPER", "tamper"),
+    (r"POWER|AC_", "power"),
+    (r"INTERIOR|MOTION", "motion"),
+    (r"PERIM|ENTRY|EXIT|DOOR", "door"),
+    (r"WINDOW", "window"),
+    (r"PANIC|MEDICAL|EMERG|24HR|24_H|AUX", "safety"),
+    (r"NON_ALARM", "opening"),
+)
+# Life-safety zones: a bypass switch for them is not offered (panels refuse or should).
+_NEVER_BYPASS = re.compile(r"FIRE|SMOKE|^CO$|CARBON|GAS|HEAT")
+
+
+def zone_device_class(definition: str | None) -> str | None:
+    """The HA device class for a zone definition name (None: a plain binary sensor)."""
+    if not definition:
+        return None
+    name = definition.upper()
+    return next((cls for pattern, cls in _ZONE_CLASSES if re.search(pattern, name)), None)
+
+
+def zone_bypassable(definition: str | None) -> bool:
+    return not (definition and _NEVER_BYPASS.search(definition.upper()))
+
+
+PROPERTIES = (
+    PropertySpec("open", "Open", "boolean", lambda z: z.violated),
+    boolean("bypassed", "Bypassed", settable=True),
+    boolean("trouble", "Trouble"),
+    boolean("tamper", "Tamper"),
+    boolean("alarm", "Alarm"),
+    boolean("low_battery", "Low battery"),
+    boolean("enabled", "Enabled"),
+    PropertySpec("definition", "Definition", "string", lambda z: z.definition),
+    PropertySpec("area", "Area", "integer", lambda z: z.area_id),
+    PropertySpec("rssi", "Signal strength", "integer", lambda z: z.rssi),
+    command(ZONE_ACTIONS),
+)
+
+
+def components(ha: HassEntity, zone: Zone) -> Components:
+    sensor = {
+        **ha.common("binary_sensor", zone.name),
+        "state_topic": ha.topic("open"),
+        "payload_on": "true",
+        "payload_off": "false",
+    }
+    device_class = ha.overrides.device_class(EntityKind.ZONE, zone.id)
+    device_class = device_class or zone_device_class(zone.definition)
+    if device_class:
+        sensor["device_class"] = device_class
+    if ha.overrides.bypass_code is None or not zone_bypassable(zone.definition):
+        return {ha.node: sensor}  # a switch cannot carry a code: only with a configured one
+    bypass = {
+        **ha.common("switch", f"{zone.name} bypass", "bypass"),
+        **ha.bool_switch("bypassed"),
+        "entity_category": "config",
+    }
+    return {ha.node: sensor, f"{ha.node}-bypass": bypass}
+
+
+MQTT = MqttKind(fixed(*PROPERTIES), components)
