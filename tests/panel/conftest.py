@@ -14,7 +14,7 @@ from e27bridge.panel.linking import link
 from e27bridge.panel.owner import PanelOwner, PanelSettings, ReconnectPolicy
 from e27bridge.panel.queue import QueueSettings
 from e27bridge.panel.session import SessionTimeouts
-from e27bridge.protocol.identity import ClientIdentity
+from e27bridge.protocol.identity import ClientIdentity, LinkKeys
 from e27bridge.simulator.config import SimulatorConfig, profile_config
 from e27bridge.simulator.runner import Simulator, loopback_config, run_simulator
 
@@ -44,15 +44,22 @@ def sim_config(profile: str = "small", **behaviour: Any) -> SimulatorConfig:
     return dataclasses.replace(config, activity=activity)
 
 
-async def linked_owner(
+@dataclasses.dataclass(frozen=True)
+class Linked:
+    """Settings for one simulated panel and the link keys it just gave us."""
+
+    settings: PanelSettings
+    keys: LinkKeys
+
+
+async def link_to(
     sim: Simulator,
     *,
     queue: QueueSettings = FAST_QUEUE,
     reconnect: ReconnectPolicy = FAST_RECONNECT,
     mac: str | None = None,
     panel_id: str = "home",
-    bus: EventBus | None = None,
-) -> PanelOwner:
+) -> Linked:
     creds = sim.config.credentials
     keys = await link(
         sim.host, sim.port, IDENTITY, access_code=creds.access_code, passphrase=creds.passphrase
@@ -67,7 +74,20 @@ async def linked_owner(
         reconnect=reconnect,
         timeouts=SessionTimeouts(connect=1.0, hello=1.0, write=1.0),
     )
-    return PanelOwner(settings, IDENTITY, keys, bus=bus)
+    return Linked(settings, keys)
+
+
+async def linked_owner(
+    sim: Simulator,
+    *,
+    queue: QueueSettings = FAST_QUEUE,
+    reconnect: ReconnectPolicy = FAST_RECONNECT,
+    mac: str | None = None,
+    panel_id: str = "home",
+    bus: EventBus | None = None,
+) -> PanelOwner:
+    linked = await link_to(sim, queue=queue, reconnect=reconnect, mac=mac, panel_id=panel_id)
+    return PanelOwner(linked.settings, IDENTITY, linked.keys, bus=bus)
 
 
 @asynccontextmanager

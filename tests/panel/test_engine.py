@@ -30,10 +30,12 @@ from e27bridge.panel.queue import Priority, QueueSettings
 from e27bridge.panel.state import AlarmPhase, ArmMode, ConnectionState
 from e27bridge.protocol import requests
 from e27bridge.protocol.identity import LinkKeys
+from waiting import wait_until
 
 from .conftest import (
     FAST_RECONNECT,
     IDENTITY,
+    link_to,
     linked_owner,
     record_requests,
     running,
@@ -87,13 +89,16 @@ async def test_timeout_releases_queue_and_late_reply_is_ignored(simulator) -> No
         try:
             await owner.wait_ready(10)
             sim.set_faults(late_reply_delay=0.6, late_reply_probability=1.0)
+            replies = sim.stats_snapshot()["replies_sent"] + 2  # the late one and the second
             output = min(owner.snapshot.outputs)
             first = await owner.submit(SetOutput(output, on=True))
             assert first.outcome is Outcome.UNKNOWN  # a write without reply is never retried
             sim.clear_faults()
             second = await owner.queue.submit(requests.get_status("area", 1), Priority.NORMAL)
             assert second.ok  # the queue was released by the timeout
-            await asyncio.sleep(0.5)  # the late reply arrives and must complete nothing
+            await wait_until(  # the late reply arrives and must complete nothing
+                lambda: sim.stats_snapshot()["replies_sent"] >= replies, "the late reply"
+            )
             third = await owner.queue.submit(requests.get_status("area", 1), Priority.NORMAL)
             assert third.ok and third.reply is not None and third.reply.seq != second.reply.seq
         finally:
@@ -105,13 +110,15 @@ async def test_drop_mid_write_is_unknown_and_not_resent(simulator) -> None:  # t
         seen = record_requests(sim)
         sim.set_faults(drop_reply_probability=1.0)
         task = asyncio.create_task(owner.submit(SetOutput(min(owner.snapshot.outputs), on=True)))
-        await asyncio.sleep(0.2)  # the panel executed it; now the connection drops
+        await wait_until(lambda: ("output", "set_status") in seen, "the write")
+        # the panel executed it; now the connection drops
         sim.drop_sessions()
         result = await task
         assert result.outcome is Outcome.UNKNOWN
         sim.clear_faults()
         await owner.wait_ready(10)
-        await asyncio.sleep(0.2)
+        # a later request as a marker: a resend would have been queued before it
+        await owner.queue.submit(requests.get_status("area", 1), Priority.NORMAL)
         assert seen.count(("output", "set_status")) == 1
 
 
@@ -200,12 +207,13 @@ async def test_link_revoked_gives_link_required(simulator) -> None:  # type: ign
 async def test_two_panels_one_dead(simulator) -> None:  # type: ignore[no-untyped-def]
     async with simulator() as sim:
         bus = EventBus()
-        good = await linked_owner(sim, panel_id="good", bus=bus)
+        linked = await link_to(sim, panel_id="good")
+        good = PanelOwner(linked.settings, IDENTITY, linked.keys, bus=bus)
         dead_settings = dataclasses.replace(
             good.settings, panel_id="dead", mac="0050C2E2DEAD", port=9, discovery_port=9
         )
-        keys = good._link_keys  # the dead panel has real keys but never gets a session
-        dead = PanelOwner(dead_settings, IDENTITY, keys, bus=bus)
+        # the dead panel has real keys but never gets a session
+        dead = PanelOwner(dead_settings, IDENTITY, linked.keys, bus=bus)
         manager = PanelManager([good, dead], bus)
         await manager.start()
         try:
@@ -327,7 +335,7 @@ async def test_keepalive_after_silence_and_one_miss_closes_the_link(simulator) -
         policy = dataclasses.replace(FAST_RECONNECT, keepalive_after=0.3, keepalive_timeout=0.3)
         async with running(await linked_owner(sim, reconnect=policy)) as owner:
             seen = record_requests(sim)
-            await asyncio.sleep(0.8)
+            await wait_until(lambda: ("system", "r_u_alive") in seen, "a keepalive probe")
             assert ("system", "r_u_alive") in seen  # probed after inbound silence
             assert owner.snapshot.connection is ConnectionState.READY
             sim.set_faults(drop_reply_probability=1.0)
@@ -401,9 +409,10 @@ async def test_identical_pending_reads_share_one_request(simulator) -> None:  # 
         try:
             await owner.wait_ready(10)
             sim.set_faults(response_delay=0.2)
-            blocker = owner.queue.enqueue(requests.get_status("area", 1), Priority.NORMAL)
-            await asyncio.sleep(0.05)  # in flight now; the next two wait in the queue
             seen = record_requests(sim)
+            blocker = owner.queue.enqueue(requests.get_status("area", 1), Priority.NORMAL)
+            # in flight now; the next two wait in the queue
+            await wait_until(lambda: ("area", "get_status") in seen, "the first read")
             first = owner.queue.enqueue(requests.get_status("zone", 1), Priority.NORMAL)
             second = owner.queue.enqueue(requests.get_status("zone", 1), Priority.NORMAL)
             results = await asyncio.gather(blocker, first, second)
@@ -422,8 +431,8 @@ async def test_new_host_hint_is_persisted_after_rediscovery(simulator) -> None: 
             saved.append((mac, host, port))
 
     async with simulator() as sim:
-        template = await linked_owner(sim)
-        owner = PanelOwner(template.settings, IDENTITY, template._link_keys, hints=Hints())
+        template = await link_to(sim)
+        owner = PanelOwner(template.settings, IDENTITY, template.keys, hints=Hints())
         await owner.start()
         try:
             await owner.wait_ready(10)

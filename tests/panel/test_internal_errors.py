@@ -27,6 +27,7 @@ from e27bridge.supervisor import Backoff, Supervisor
 from .conftest import (
     FAST_RECONNECT,
     IDENTITY,
+    link_to,
     linked_owner,
     record_requests,
     running,
@@ -117,9 +118,9 @@ async def test_refusal_from_an_unverified_address_is_no_verdict(simulator: Any) 
     """Discovery silent, another panel at the configured address answers HELLO 11006: the
     bridge keeps looking for its own panel by MAC and connects when it returns (ADR-0007)."""
     async with simulator() as ours, simulator() as foreign:
-        template = await linked_owner(ours)
+        template = await link_to(ours)
         settings = dataclasses.replace(template.settings, port=foreign.port)
-        owner = PanelOwner(settings, IDENTITY, template._link_keys)
+        owner = PanelOwner(settings, IDENTITY, template.keys)
         states: list[ConnectionState] = []
         sub = owner.subscribe()
         away = asyncio.create_task(ours.restart(down_for=1.5))  # our panel is silent a while
@@ -170,8 +171,8 @@ async def test_a_crashing_keepalive_is_restarted_and_reported(
     async with simulator() as sim:
         policy = dataclasses.replace(FAST_RECONNECT, keepalive_after=0.2)
         supervisor = Supervisor(FAST_SUPERVISOR)
-        template = await linked_owner(sim, reconnect=policy)
-        owner = PanelOwner(template.settings, IDENTITY, template._link_keys, supervisor=supervisor)
+        template = await link_to(sim, reconnect=policy)
+        owner = PanelOwner(template.settings, IDENTITY, template.keys, supervisor=supervisor)
         async with running(owner):
             seen = record_requests(sim)
             keepalive = requests.keepalive
