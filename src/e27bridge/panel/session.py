@@ -2,7 +2,9 @@
 
 A ``Session`` is an ordinary object with an explicit lifecycle. It knows nothing about
 queues or state: it hands every decoded message to ``on_message`` and reports its end once
-through ``on_closed``. The owner decides which session is current.
+through ``on_closed``. The owner decides which session is current. The phases (HELLO,
+then frames) are sequenced by the protocol core's ``phases.Connection``; this module does
+the I/O around it.
 """
 
 from __future__ import annotations
@@ -14,26 +16,19 @@ from dataclasses import dataclass
 
 import structlog
 
-from e27bridge.protocol.cleartext import JsonObjectReader
-from e27bridge.protocol.envelope import (
-    CLIENT_ADDRESS,
-    PANEL_ADDRESS,
-    Envelope,
-    EnvelopeCounter,
-    decode_envelope,
-    encode_envelope_frame,
-)
 from e27bridge.protocol.errors import ProtocolError, TransportError
-from e27bridge.protocol.framing import Deframer, Frame, FramingError
-from e27bridge.protocol.hello import (
-    HelloAccepted,
-    HelloOutcome,
-    build_hello_request,
-    classify_hello_reply,
-    find_hello_reply,
-)
+from e27bridge.protocol.hello import HelloAccepted, HelloOutcome
 from e27bridge.protocol.identity import ClientIdentity, LinkKeys
 from e27bridge.protocol.messages import Inbound, decode_message, encode_request
+from e27bridge.protocol.phases import (
+    Connection,
+    Dropped,
+    Event,
+    FramingProblem,
+    HelloReplied,
+    Received,
+    Role,
+)
 from e27bridge.protocol.requests import RequestSpec
 from e27bridge.supervisor import describe
 
@@ -82,8 +77,7 @@ class Session:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._pump: asyncio.Task[None] | None = None
-        self._session_key = b""
-        self._counter = EnvelopeCounter()
+        self._conn = Connection(Role.CLIENT)
         self._closed = False
         self.session_id: int | None = None
         self.protocol_errors = 0
@@ -106,43 +100,41 @@ class Session:
         except (OSError, TimeoutError) as exc:
             raise TransportError(f"connect to {self.host}:{self.port} failed: {exc}") from exc
         try:
-            accepted, remainder = await asyncio.wait_for(self._hello(), self._timeouts.hello)
+            accepted, early = await asyncio.wait_for(self._hello(), self._timeouts.hello)
         except TimeoutError as exc:
             await self._abort()
             raise TransportError("no HELLO reply before the deadline") from exc
         except BaseException:
             await self._abort()
             raise
-        self._session_key = accepted.session_key
         self.session_id = accepted.session_id
-        self._pump = asyncio.create_task(self._run_pump(remainder), name=f"e27-pump-{self.host}")
+        self._pump = asyncio.create_task(self._run_pump(early), name=f"e27-pump-{self.host}")
         return accepted
 
-    async def _hello(self) -> tuple[HelloAccepted, bytes]:
+    async def _hello(self) -> tuple[HelloAccepted, list[Event]]:
+        """HELLO; returns the acceptance and the framed events that came with it."""
         assert self._reader is not None and self._writer is not None
         # The banner may or may not have arrived; HELLO does not need its nonce.
-        self._writer.write(build_hello_request(self._identity))
+        self._writer.write(self._conn.start_hello(self._identity, self._link_keys))
         await self._writer.drain()
-        reader = JsonObjectReader()
         while True:
             data = await self._reader.read(READ_SIZE)
             if not data:
                 raise TransportError("connection closed during HELLO")
-            reply = find_hello_reply(reader.feed(data))
-            if reply is None:
-                continue
-            outcome = classify_hello_reply(reply, self._link_keys)
-            if not isinstance(outcome, HelloAccepted):
-                raise HelloFailed(outcome)
-            return outcome, reader.take_remainder()
+            events = self._conn.receive(data)
+            for index, event in enumerate(events):
+                if not isinstance(event, HelloReplied):
+                    continue
+                if not isinstance(event.outcome, HelloAccepted):
+                    raise HelloFailed(event.outcome)
+                return event.outcome, events[index + 1 :]
 
     async def send(self, seq: int, spec: RequestSpec) -> None:
         """Frame, encrypt and write one request; raises ``TransportError`` on failure."""
         if self._writer is None or self._closed:
             raise TransportError("session is closed")
         payload = encode_request(seq, self.session_id, spec.domain, spec.command, spec.args)
-        envelope = Envelope(self._counter.next(), CLIENT_ADDRESS, PANEL_ADDRESS, 0, payload)
-        self._writer.write(encode_envelope_frame(self._session_key, envelope))
+        self._writer.write(self._conn.send(payload))
         try:
             await asyncio.wait_for(self._writer.drain(), self._timeouts.write)
         except (OSError, TimeoutError) as exc:
@@ -153,18 +145,16 @@ class Session:
         """The panel issues a new id after authenticate; every later request uses it."""
         self.session_id = session_id
 
-    async def _run_pump(self, initial: bytes) -> None:
-        deframer = Deframer()
+    async def _run_pump(self, early: list[Event]) -> None:
         reason = "closed by panel"
         try:
-            data = initial
+            self._consume(early)
             while True:
-                if data:
-                    self._consume(deframer.feed(data))
                 assert self._reader is not None
                 data = await self._reader.read(READ_SIZE)
                 if not data:
                     break
+                self._consume(self._conn.receive(data))
         except (OSError, ConnectionError) as exc:
             reason = f"connection error: {exc}"
         except ProtocolError as exc:
@@ -181,26 +171,31 @@ class Session:
         finally:
             self._finish(reason)
 
-    def _consume(self, events: list[Frame | FramingError]) -> None:
+    def _consume(self, events: list[Event]) -> None:
         for event in events:
-            if isinstance(event, FramingError):
+            if isinstance(event, FramingProblem):
                 self.framing_errors += 1
-                log.debug("framing_error", kind=event.kind.value, discarded=event.discarded)
-                continue
-            try:
-                envelope = decode_envelope(self._session_key, event)
-                message = decode_message(envelope.payload)
-            except ProtocolError as exc:
-                # ADR-0001: drop one bad frame and go on; several in a row mean the keys
-                # do not match (MAGIC fails on every frame), so the session ends.
-                self.protocol_errors += 1
-                self._bad_in_a_row += 1
-                log.warning("frame_dropped", error=str(exc), in_a_row=self._bad_in_a_row)
-                if self._bad_in_a_row >= BAD_FRAMES_FATAL:
-                    raise
-                continue
-            self._bad_in_a_row = 0
-            self._on_message(self, message)
+                error = event.error
+                log.debug("framing_error", kind=error.kind.value, discarded=error.discarded)
+            elif isinstance(event, Dropped):
+                self._bad_frame(event.error)
+            elif isinstance(event, Received):
+                try:
+                    message = decode_message(event.envelope.payload)
+                except ProtocolError as exc:
+                    self._bad_frame(exc)
+                    continue
+                self._bad_in_a_row = 0
+                self._on_message(self, message)
+
+    def _bad_frame(self, exc: ProtocolError) -> None:
+        """ADR-0001: drop one bad frame and go on; several in a row mean the keys do not
+        match (MAGIC fails on every frame), so the session ends."""
+        self.protocol_errors += 1
+        self._bad_in_a_row += 1
+        log.warning("frame_dropped", error=str(exc), in_a_row=self._bad_in_a_row)
+        if self._bad_in_a_row >= BAD_FRAMES_FATAL:
+            raise exc
 
     def _finish(self, reason: str) -> None:
         if self._closed:
