@@ -29,9 +29,7 @@ LONG_MODULES: dict[str, int] = {
 }
 COMPLEX_FUNCTIONS: dict[str, int] = {
     "commands/link.py:_targets": 21,
-    "mqtt/homie_rules.py:format_errors": 23,
     "protocol/hello.py:classify_hello_reply": 16,
-    "protocol/messages.py:route_message": 23,
     "simulator/config.py:_validate_inventory": 22,
     "simulator/config.py:_convert": 20,
     "simulator/faults.py:FaultState.set": 18,

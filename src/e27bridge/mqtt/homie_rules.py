@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from e27bridge.mqtt.topics import is_homie_id
@@ -20,41 +20,65 @@ _INTEGER = re.compile(r"^-?[0-9]+$")
 _FLOAT = re.compile(rf"^{_NUMBER}$")
 
 
+def _integer_format(fmt: str) -> list[str]:
+    match = _INT_RANGE.match(fmt)
+    if not match:
+        return [f"integer format {fmt!r} is not min:max[:step]"]
+    if match.group(1) and match.group(2) and int(match.group(1)) > int(match.group(2)):
+        return [f"integer format {fmt!r} has min > max"]
+    return []
+
+
+def _float_format(fmt: str) -> list[str]:
+    return [] if _FLOAT_RANGE.match(fmt) else [f"float format {fmt!r} is not min:max[:step]"]
+
+
+def _enum_format(fmt: str) -> list[str]:
+    values = fmt.split(",")
+    errors = []
+    if any(v == "" for v in values):
+        errors.append(f"enum format {fmt!r} has an empty value")
+    if len(set(values)) != len(values):
+        errors.append(f"enum format {fmt!r} has duplicates")
+    return errors
+
+
+def _color_format(fmt: str) -> list[str]:
+    if any(v not in ("rgb", "hsv", "xyz") for v in fmt.split(",")):
+        return [f"color format {fmt!r}"]
+    return []
+
+
+def _boolean_format(fmt: str) -> list[str]:
+    if len(fmt.split(",")) != 2:
+        return [f"boolean format {fmt!r} is not falseLabel,trueLabel"]
+    return []
+
+
+def _json_format(fmt: str) -> list[str]:
+    try:
+        schema = json.loads(fmt)
+    except ValueError:
+        return ["json format is not a JSON document"]
+    return [] if isinstance(schema, dict | bool) else ["json format is not a JSON Schema"]
+
+
+_FORMAT_CHECKS: Mapping[str, Callable[[str], list[str]]] = {
+    "integer": _integer_format,
+    "float": _float_format,
+    "enum": _enum_format,
+    "color": _color_format,
+    "boolean": _boolean_format,
+    "json": _json_format,
+}
+
+
 def format_errors(datatype: str, fmt: str | None) -> list[str]:
     """Problems with one property's ``format`` (empty list: valid)."""
     if fmt is None:
         return ["format required"] if datatype in ("enum", "color") else []
-    errors: list[str] = []
-    if datatype == "integer":
-        match = _INT_RANGE.match(fmt)
-        if not match:
-            errors.append(f"integer format {fmt!r} is not min:max[:step]")
-        elif match.group(1) and match.group(2) and int(match.group(1)) > int(match.group(2)):
-            errors.append(f"integer format {fmt!r} has min > max")
-    elif datatype == "float":
-        if not _FLOAT_RANGE.match(fmt):
-            errors.append(f"float format {fmt!r} is not min:max[:step]")
-    elif datatype == "enum":
-        values = fmt.split(",")
-        if any(v == "" for v in values):
-            errors.append(f"enum format {fmt!r} has an empty value")
-        if len(set(values)) != len(values):
-            errors.append(f"enum format {fmt!r} has duplicates")
-    elif datatype == "color":
-        if any(v not in ("rgb", "hsv", "xyz") for v in fmt.split(",")):
-            errors.append(f"color format {fmt!r}")
-    elif datatype == "boolean":
-        if len(fmt.split(",")) != 2:
-            errors.append(f"boolean format {fmt!r} is not falseLabel,trueLabel")
-    elif datatype == "json":
-        try:
-            schema = json.loads(fmt)
-        except ValueError:
-            errors.append("json format is not a JSON document")
-        else:
-            if not isinstance(schema, dict | bool):
-                errors.append("json format is not a JSON Schema")
-    return errors
+    check = _FORMAT_CHECKS.get(datatype)
+    return check(fmt) if check is not None else []
 
 
 def description_errors(

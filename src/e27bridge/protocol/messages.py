@@ -123,14 +123,26 @@ def decode_message(payload: bytes) -> Inbound:
 
 
 def route_message(root: Any) -> Inbound:
+    """One decoded JSON value -> an ``Inbound``; anything else raises ``MalformedMessage``."""
     if not isinstance(root, dict):
         raise MalformedMessage("message is not a JSON object")
-    raw_seq = root.get("seq")
     session_id = _int(root.get("session_id"))
     if "error_code" in root and set(root) <= _ROOT_ERROR_KEYS:
         code, message = _error_fields(root)
-        seq = _int(raw_seq)
+        seq = _int(root.get("seq"))
         return Inbound(_kind(seq), seq, None, None, root, None, code, message, session_id)
+    domain, domain_obj = _only_domain(root)
+    raw_seq = root.get("seq")
+    if domain in _NESTED_SEQ_DOMAINS:
+        raw_seq = domain_obj.get("seq", raw_seq)
+        session_id = _int(domain_obj.get("session_id")) or session_id
+    seq = _valid_seq(raw_seq)
+    if domain in _NESTED_SEQ_DOMAINS:
+        return _domain_level(seq, domain, domain_obj, root, session_id)
+    return _command_level(seq, domain, domain_obj, root, session_id)
+
+
+def _only_domain(root: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     domains = [key for key in root if key not in ("seq", "session_id")]
     if len(domains) != 1:
         raise MalformedMessage(f"expected one domain, got {sorted(domains)}")
@@ -138,38 +150,47 @@ def route_message(root: Any) -> Inbound:
     domain_obj = root[domain]
     if not isinstance(domain_obj, dict):
         raise MalformedMessage(f"domain {domain!r} is not an object")
-    if domain in _NESTED_SEQ_DOMAINS:
-        raw_seq = domain_obj.get("seq", raw_seq)
-        session_id = _int(domain_obj.get("session_id")) or session_id
+    return domain, domain_obj
+
+
+def _valid_seq(raw_seq: Any) -> int | None:
     seq = _int(raw_seq)
     if raw_seq is not None and (seq is None or seq < 0):
         raise MalformedMessage(f"invalid seq {raw_seq!r}")
-    if domain in _NESTED_SEQ_DOMAINS:
-        code, message = _error_fields(domain_obj, root)
-        return Inbound(_kind(seq), seq, domain, None, domain_obj, None, code, message, session_id)
+    return seq
+
+
+def _domain_level(
+    seq: int | None,
+    domain: str,
+    domain_obj: dict[str, Any],
+    root: dict[str, Any],
+    session_id: int | None,
+) -> Inbound:
+    code, message = _error_fields(domain_obj, root)
+    return Inbound(_kind(seq), seq, domain, None, domain_obj, None, code, message, session_id)
+
+
+def _command_level(
+    seq: int | None,
+    domain: str,
+    domain_obj: dict[str, Any],
+    root: dict[str, Any],
+    session_id: int | None,
+) -> Inbound:
     commands = [
         key for key in domain_obj if key not in ("error_code", "error_message", "error_text")
     ]
-    objects = [key for key in commands if isinstance(domain_obj[key], dict)]
     if len(commands) == 1:
         command = commands[0]
         value = domain_obj[command]
         body = value if isinstance(value, dict) else {}
         code, message = _error_fields(body, domain_obj, root)
-        return Inbound(
-            _kind(seq),
-            seq,
-            domain,
-            command,
-            body,
-            None if isinstance(value, dict) else value,
-            code,
-            message,
-            session_id,
-        )
+        plain = None if isinstance(value, dict) else value
+        return Inbound(_kind(seq), seq, domain, command, body, plain, code, message, session_id)
+    objects = [key for key in commands if isinstance(domain_obj[key], dict)]
     if not objects and "error_code" in domain_obj:
-        code, message = _error_fields(domain_obj, root)
-        return Inbound(_kind(seq), seq, domain, None, domain_obj, None, code, message, session_id)
+        return _domain_level(seq, domain, domain_obj, root, session_id)
     raise MalformedMessage(f"expected one command in {domain!r}, got {sorted(commands)}")
 
 
