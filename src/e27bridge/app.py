@@ -26,10 +26,12 @@ from e27bridge.panel.manager import PanelManager
 from e27bridge.panel.owner import Linker, PanelOwner, PanelSettings
 from e27bridge.panel.queue import QueueSettings
 from e27bridge.protocol.identity import ClientIdentity, LinkKeys
+from e27bridge.status import StatusBoard
 from e27bridge.supervisor import Supervisor
 
 log = structlog.get_logger("e27bridge.daemon")
 
+STATUS_MIN_INTERVAL = 1.0  # seconds between health file writes prompted by changes
 SHUTDOWN_GRACE = 3.0  # seconds for the in-flight request; the whole stop stays under 5 s
 
 
@@ -106,6 +108,7 @@ class Daemon:
         self.bridge = MqttBridge(self.manager, config)
         self.notifier = notifier or SystemdNotifier()
         self.metrics: MetricsServer | None = None
+        self.board = StatusBoard(self.manager.panels, self.manager.subscribe())
         self._stop = asyncio.Event()
 
     def request_stop(self) -> None:
@@ -123,6 +126,7 @@ class Daemon:
             metrics.attach()
         bridge_task = asyncio.create_task(self.bridge.run(), name="e27-mqtt")
         health_task = self.supervisor.start("health", self._health_loop)
+        board_task = self.supervisor.start("status", self.board.follow)
         stop_task = asyncio.create_task(self._stop.wait())
         try:
             await asyncio.wait({bridge_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
@@ -132,6 +136,7 @@ class Daemon:
             stop_task.cancel()
             self.notifier.stopping("stopping")
             log.info("daemon_stopping")
+            board_task.cancel()
             await self._shutdown(bridge_task, health_task)
             if self.metrics is not None:
                 await self.metrics.close()
@@ -175,6 +180,7 @@ class Daemon:
                     mqtt_connected=connected,
                     panels=panels,
                     internal_errors=errors,
+                    status=self.board.rows(),
                 )
             if connected and not ready_sent:
                 self.notifier.ready("MQTT connected; panels started")
@@ -184,8 +190,13 @@ class Daemon:
             await self._sleep_or_connected(interval, ready_sent)
 
     async def _sleep_or_connected(self, interval: float, ready_sent: bool) -> None:
-        if ready_sent:
-            await asyncio.sleep(interval)
+        if ready_sent:  # a change for `e27bridge status` writes sooner, at most once a second
+            try:
+                await asyncio.wait_for(self.board.changed.wait(), interval)
+            except TimeoutError:
+                return
+            self.board.changed.clear()
+            await asyncio.sleep(min(interval, STATUS_MIN_INTERVAL))  # take in a burst at once
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.bridge.conn.wait_connected(), interval)

@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, str] = {
     "discover": "e27bridge.commands.discover",
     "check-config": "e27bridge.commands.check_config",
     "health": "e27bridge.commands.health",
+    "status": "e27bridge.commands.status",
     "demo": "e27bridge.commands.demo",
     "simulate": "e27bridge.commands.simulate",
     "version": "e27bridge.commands.version",

@@ -21,7 +21,17 @@ from e27bridge.cli import build_parser
 
 from .conftest import SCRIPT, clean_env, free_port
 
-SUBCOMMANDS = ("run", "link", "discover", "simulate", "demo", "check-config", "health", "version")
+SUBCOMMANDS = (
+    "run",
+    "link",
+    "discover",
+    "simulate",
+    "demo",
+    "check-config",
+    "health",
+    "status",
+    "version",
+)
 # Not the simulator's defaults: nothing can pass by luck with a built-in value.
 ACCESS_CODE = "73915208"
 PASSPHRASE = "correct horse battery"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from e27bridge.commands import EXIT_FAILURE, EXIT_OK
+from e27bridge.commands.options import add_state_dir, state_dir_of
 from e27bridge.daemon import health
-from e27bridge.daemon.config import ConfigError, add_config_argument, load_config
+from e27bridge.daemon.config import ConfigError
 
 HELP = "check that the running daemon is healthy (exit 0) or not (exit 1)"
 
@@ -16,14 +16,7 @@ HELP = "check that the running daemon is healthy (exit 0) or not (exit 1)"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    add_config_argument(parser)
-    parser.add_argument(
-        "--state-dir",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="read health.json from DIR instead of the configured bridge.state_dir",
-    )
+    add_state_dir(parser)
     parser.add_argument(
         "--max-age",
         type=float,
@@ -34,13 +27,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    state_dir: Path | None = args.state_dir
-    if state_dir is None:
-        try:
-            state_dir = load_config(args.config).bridge.state_dir
-        except ConfigError as exc:
-            print(f"unhealthy: {exc}")
-            return EXIT_FAILURE
+    try:
+        state_dir = state_dir_of(args)
+    except ConfigError as exc:
+        print(f"unhealthy: {exc}")
+        return EXIT_FAILURE
     try:
         report = health.read_health(state_dir)
     except health.HealthFileError as exc:

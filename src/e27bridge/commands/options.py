@@ -7,6 +7,9 @@ port; ``--log-level`` takes the same names, in any case, wherever it appears.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from e27bridge.daemon.config import add_config_argument, load_config
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -61,3 +64,20 @@ def add_discovery_port(parser: argparse.ArgumentParser, detail: str) -> None:
         metavar="PORT",
         help=f"the panel's UDP discovery port {detail}",
     )
+
+
+def add_state_dir(parser: argparse.ArgumentParser) -> None:
+    """``--config`` and ``--state-dir`` for commands that read the daemon's health file."""
+    add_config_argument(parser)
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        metavar="DIR",
+        help="read health.json from DIR (default: the config's bridge.state_dir)",
+    )
+
+
+def state_dir_of(args: argparse.Namespace) -> Path:
+    """``--state-dir``, else the config's; raises ``ConfigError`` for a bad config."""
+    given: Path | None = args.state_dir
+    return given if given is not None else load_config(args.config).bridge.state_dir

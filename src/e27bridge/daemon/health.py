@@ -27,6 +27,47 @@ class HealthFileError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class PanelStatus:
+    """One panel as ``e27bridge status`` shows it; written beside the health verdict."""
+
+    mac: str
+    state: str
+    host: str | None = None
+    port: int | None = None
+    rtt_ms: float | None = None
+    queue_depth: int = 0
+    reconnects: int = 0
+    last_error: str | None = None
+    last_event: str | None = None
+    last_event_at: float | None = None  # wall clock
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PanelStatus:
+        """Lenient: a field of the wrong type is left out, never fatal for the health check."""
+        known: dict[str, Any] = {}
+        for name, kind in _STATUS_TYPES.items():
+            value = data.get(name)
+            if isinstance(value, kind) and not isinstance(value, bool):
+                known[name] = value
+        return cls(mac=str(data.get("mac", "")), state=str(data.get("state", "")), **known)
+
+
+_STATUS_TYPES: Mapping[str, type | tuple[type, ...]] = {
+    "host": str,
+    "port": int,
+    "rtt_ms": (int, float),
+    "queue_depth": int,
+    "reconnects": int,
+    "last_error": str,
+    "last_event": str,
+    "last_event_at": (int, float),
+}
+
+
+@dataclass(frozen=True, slots=True)
 class HealthReport:
     """One snapshot: when, whether MQTT is connected, and each panel's state by panel id."""
 
@@ -36,6 +77,7 @@ class HealthReport:
     pid: int = 0
     version: str = ""
     internal_errors: tuple[str, ...] = ()  # recent bugs caught by the supervisor
+    status: Mapping[str, PanelStatus] = field(default_factory=dict)  # by panel id
 
     def to_json(self) -> str:
         return json.dumps(
@@ -46,6 +88,7 @@ class HealthReport:
                 "pid": self.pid,
                 "version": self.version,
                 "internal_errors": list(self.internal_errors),
+                "status": {pid: row.to_dict() for pid, row in self.status.items()},
             },
             sort_keys=True,
         )
@@ -61,6 +104,9 @@ class HealthReport:
         errors = data.get("internal_errors", [])
         if not isinstance(errors, list):
             raise ValueError("internal_errors is not a list")
+        status = data.get("status", {})
+        if not isinstance(status, dict):
+            raise ValueError("status is not an object")
         timestamp = data["timestamp"]
         if not isinstance(timestamp, int | float) or isinstance(timestamp, bool):
             raise ValueError("timestamp is not a number")
@@ -71,6 +117,9 @@ class HealthReport:
             pid=int(data.get("pid", 0)),
             version=str(data.get("version", "")),
             internal_errors=tuple(str(e) for e in errors),
+            status={
+                str(k): PanelStatus.from_dict(v) for k, v in status.items() if isinstance(v, dict)
+            },
         )
 
 
@@ -84,6 +133,7 @@ def write_health(
     mqtt_connected: bool,
     panels: Mapping[str, str],
     internal_errors: tuple[str, ...] = (),
+    status: Mapping[str, PanelStatus] | None = None,
     now: float | None = None,
 ) -> HealthReport:
     """Write the current health atomically (call every ~``WRITE_INTERVAL`` seconds).
@@ -99,6 +149,7 @@ def write_health(
         pid=os.getpid(),
         version=__version__,
         internal_errors=internal_errors,
+        status=dict(status or {}),
     )
     state_dir = Path(state_dir)
     state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)

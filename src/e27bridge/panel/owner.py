@@ -448,7 +448,9 @@ class PanelOwner:
     def _health_now(self) -> dict[str, Any]:
         queue = self._queue
         return {
-            "rtt_ms": round(queue.last_rtt * 1000, 1) if queue and queue.last_rtt else None,
+            "rtt_ms": round(queue.last_rtt * 1000, 1)
+            if queue and queue.last_rtt is not None
+            else None,
             "queue_depth": queue.depth if queue else 0,
             "reconnects": self._reconnects,
             "last_error": self._last_error,
