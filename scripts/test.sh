@@ -24,3 +24,5 @@ ruff format --check src tests bench
 mypy --strict src
 bash scripts/lint-deploy.sh
 pytest -q -p no:cacheprovider "$@"
+# Proves the benchmark suite runs (under 2 minutes); it asserts nothing about speed.
+python -m bench --quick --out "$(mktemp -d)"

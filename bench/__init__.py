@@ -1,0 +1,1 @@
+"""The benchmark suite: ``python -m bench`` (full) or ``python -m bench --quick`` (CI)."""

@@ -1,0 +1,133 @@
+"""Bootstrap: connect -> ready, time and requests, engine against ``elke27`` in the same run.
+
+Both clients read the same simulated panel one after the other under the same pacing
+floor (50 ms, the reference client's value; 0 in ``--quick``); requests are counted by
+the panel. Also measured: the engine's snapshot memory (tracemalloc during the
+bootstrap), and on the large profile a reconnect after a 5 s panel restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+from elke27_lib import ClientConfig, Elke27Client
+
+from bench.rig import PanelInfo, SimHost, simhost
+from bench.simhost import ACCESS_CODE, PASSPHRASE
+from e27bridge.panel.linking import link
+from e27bridge.panel.owner import PanelOwner, PanelSettings
+from e27bridge.panel.queue import QueueSettings
+from e27bridge.panel.state import ConnectionState
+from e27bridge.protocol.identity import ClientIdentity
+
+ELKE27_IDENTITY = {
+    "mn": "0222",
+    "sn": "0E1C2E27BE4C",
+    "fwver": "1.0",
+    "hwver": "1.0",
+    "osver": "1.0",
+}
+READY_TIMEOUT = 600.0
+DROP = 5.0
+
+
+async def _engine(sims: SimHost, panel: PanelInfo, floor: float, reconnect: bool) -> dict[str, Any]:
+    identity = ClientIdentity(sn="BENCHENGINE1")
+    keys = await link(
+        panel.host, panel.port, identity, access_code=ACCESS_CODE, passphrase=PASSPHRASE
+    )
+    settings = PanelSettings(
+        panel_id="bench",
+        mac=panel.mac,
+        host=panel.host,
+        port=panel.port,
+        discovery_port=panel.discovery_port,
+        queue=QueueSettings(min_interval=floor, depth=1000),
+    )
+    owner = PanelOwner(settings, identity, keys)
+    before = (await sims.stats())["requests_total"]
+    tracemalloc.start()
+    start = time.monotonic()
+    await owner.start()
+    try:
+        await owner.wait_ready(READY_TIMEOUT)
+        took = time.monotonic() - start
+        memory, _ = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        requests = (await sims.stats())["requests_total"] - before
+        result: dict[str, Any] = {
+            "time_s": round(took, 3),
+            "requests": requests,
+            "memory_mib": round(memory / 2**20, 2),
+        }
+        if reconnect:
+            before = (await sims.stats())["requests_total"]
+            await sims.controls[0].call("restart", down_for=DROP, wait=True)
+            back = time.monotonic()
+            await owner.wait_state(ConnectionState.READY, READY_TIMEOUT)
+            result["reconnect_after_drop_s"] = round(time.monotonic() - back, 3)
+            result["reconnect_requests"] = (await sims.stats())["requests_total"] - before
+        return result
+    finally:
+        if tracemalloc.is_tracing():
+            tracemalloc.stop()
+        await owner.stop()
+
+
+async def _elke27(sims: SimHost, panel: PanelInfo, floor: float) -> dict[str, Any]:
+    client = Elke27Client(
+        ClientConfig(request_timeout_s=5.0, outbound_min_interval_s=floor, event_queue_maxlen=0)
+    )
+    keys = await client.async_link(
+        panel.host,
+        panel.port,
+        access_code=ACCESS_CODE,
+        passphrase=PASSPHRASE,
+        client_identity=ELKE27_IDENTITY,
+        timeout_s=10,
+    )
+    before = (await sims.stats())["requests_total"]
+    start = time.monotonic()
+    await client.async_connect(panel.host, panel.port, keys)
+    try:
+        ready = await client.wait_ready(READY_TIMEOUT)
+        took = time.monotonic() - start
+        requests = (await sims.stats())["requests_total"] - before
+    finally:
+        await client.async_disconnect()
+    return {"time_s": round(took, 3), "requests": requests, "ready": bool(ready)}
+
+
+async def run(workdir: Path, quick: bool) -> list[dict[str, Any]]:
+    del workdir
+    logging.getLogger("elke27_lib").setLevel(logging.CRITICAL)
+    profiles = ("small",) if quick else ("small", "large", "max")
+    floor = 0.0 if quick else 0.05
+    rows: list[dict[str, Any]] = []
+    for profile in profiles:
+        async with simhost(profile) as sims:
+            panel = sims.panels[0]
+            engine = await _engine(sims, panel, floor, reconnect=profile == "large")
+            await asyncio.sleep(0.2)
+            reference = await _elke27(sims, panel, floor)
+            violations = await sims.violations()
+        rows.append(
+            {
+                "profile": profile,
+                "floor_ms": floor * 1000,
+                "engine": engine,
+                "elke27": reference,
+                "time_ratio_vs_elke27": round(engine["time_s"] / reference["time_s"], 3),
+                "requests_ratio_vs_elke27": round(engine["requests"] / reference["requests"], 3),
+                "time_over_floor_budget": (
+                    round(engine["time_s"] / (engine["requests"] * floor), 3) if floor else None
+                ),
+                "in_flight_violations": violations,
+            }
+        )
+    return rows
