@@ -31,3 +31,7 @@ class RecordingSink:
         urgent: bool = True,
     ) -> None:
         self.published.append(Published(topic, payload, retain))
+
+    @property
+    def sent(self) -> list[tuple[str, str | bytes]]:
+        return [(p.topic, p.payload) for p in self.published]

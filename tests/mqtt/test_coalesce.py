@@ -7,32 +7,18 @@ import pytest
 from e27bridge.mqtt.coalesce import Coalescer
 from waiting import wait_until
 
-
-class Recorder:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str | bytes]] = []
-
-    async def publish(
-        self,
-        topic: str,
-        payload: str | bytes,
-        *,
-        retain: bool = True,
-        qos: int = 1,
-        urgent: bool = True,
-    ) -> None:
-        self.sent.append((topic, payload))
+from .recording import RecordingSink
 
 
 async def test_window_off_publishes_immediately() -> None:
-    rec = Recorder()
+    rec = RecordingSink()
     sink = Coalescer(rec, 0)
     await sink.publish("a", "1", urgent=False)
     assert rec.sent == [("a", "1")]
 
 
 async def test_bulk_updates_collapse_and_urgent_flushes_first() -> None:
-    rec = Recorder()
+    rec = RecordingSink()
     sink = Coalescer(rec, 0.05)
     await sink.publish("zone-1", "true", urgent=False)
     await sink.publish("zone-1", "false", urgent=False)
@@ -47,4 +33,4 @@ async def test_bulk_updates_collapse_and_urgent_flushes_first() -> None:
 
 def test_window_is_bounded() -> None:
     with pytest.raises(ValueError, match="coalescing"):
-        Coalescer(Recorder(), 0.3)
+        Coalescer(RecordingSink(), 0.3)

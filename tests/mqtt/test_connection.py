@@ -105,7 +105,9 @@ async def test_will_is_published_when_the_client_dies(broker: Broker) -> None:
             await task
 
 
-async def test_falls_back_to_mqtt311_when_the_broker_refuses_5() -> None:
+@contextlib.asynccontextmanager
+async def mqtt311_broker() -> AsyncIterator[int]:
+    """amqtt on a free loopback port: a broker that speaks MQTT 3.1.1 only."""
     port = free_port()
     server = amqtt_broker.Broker(
         {
@@ -117,26 +119,21 @@ async def test_falls_back_to_mqtt311_when_the_broker_refuses_5() -> None:
     )
     await server.start()
     try:
-        conn = MqttConnection(settings(port), will=Will("t/lwt", "lost"))
-        async with running(conn):
-            await asyncio.wait_for(conn.wait_connected(), 10)
-            assert not conn.mqtt5
+        yield port
     finally:
         await server.shutdown()
 
 
+async def test_falls_back_to_mqtt311_when_the_broker_refuses_5() -> None:
+    async with mqtt311_broker() as port:
+        conn = MqttConnection(settings(port), will=Will("t/lwt", "lost"))
+        async with running(conn):
+            await asyncio.wait_for(conn.wait_connected(), 10)
+            assert not conn.mqtt5
+
+
 async def test_forced_mqtt5_does_not_fall_back() -> None:
-    port = free_port()
-    server = amqtt_broker.Broker(
-        {
-            "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
-            "plugins": {
-                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
-            },
-        }
-    )
-    await server.start()
-    try:
+    async with mqtt311_broker() as port:
         conn = MqttConnection(settings(port, protocol="5"), will=Will("t/lwt", "lost"))
         with capture_logs() as logs:
             async with running(conn):
@@ -146,5 +143,3 @@ async def test_forced_mqtt5_does_not_fall_back() -> None:
                 )
                 assert not conn.connected and conn.mqtt5
         assert "mqtt5_failed_trying_311" not in [e["event"] for e in logs]
-    finally:
-        await server.shutdown()
