@@ -75,11 +75,3 @@ def test_paged_transfer_refuses_bad_blocks() -> None:
     empty.add({"block_id": 0, "block_count": 0})
     assert empty.done
     assert empty.ids() == ()
-
-
-def test_authenticate_reply_csms() -> None:
-    result = models.parse_authenticate(
-        {"seq": 30, "session_id": 9, "user_id": 1, "area_csm": 11, "zone_csm": "22", "x_csm": "?"}
-    )
-    assert (result.session_id, result.user_id) == (9, 1)
-    assert result.csms == {"area": 11, "zone": 22}

@@ -322,7 +322,6 @@ MODEL_PARSERS: list[Callable[[dict[str, Any]], object]] = [
     models.parse_version_info,
     models.parse_log_list,
     models.parse_log_index,
-    models.parse_authenticate,
     lambda body: models.parse_attribs("zone", body),
     lambda body: models.parse_page(body, "zones"),
     lambda body: models.PagedTransfer("area", 32).add(body),

@@ -531,25 +531,3 @@ class LogIndex:
 
 def parse_log_index(body: dict[str, Any]) -> LogIndex:
     return LogIndex(as_int(body.get("newest")), as_int(body.get("max")), as_int(body.get("total")))
-
-
-@dataclass(frozen=True, slots=True)
-class AuthResult:
-    session_id: int | None
-    user_id: int | None
-    installer: bool | None
-    csms: dict[str, int] = field(default_factory=dict)
-
-
-def parse_authenticate(body: dict[str, Any]) -> AuthResult:
-    csms = {
-        key[: -len("_csm")]: value
-        for key, raw in body.items()
-        if key.endswith("_csm") and (value := as_int(raw)) is not None
-    }
-    return AuthResult(
-        session_id=as_int(body.get("session_id")),
-        user_id=as_int(body.get("user_id")),
-        installer=as_bool(body.get("installer")),
-        csms=csms,
-    )
