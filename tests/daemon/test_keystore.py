@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from e27bridge.daemon.keystore import KeyStore, KeyStoreError, new_identity, write_private_file
+from e27bridge.daemon.keystore import KeyStore, KeyStoreError, new_identity
+from e27bridge.files import write_private_file
 from e27bridge.protocol.identity import ClientIdentity, LinkKeys
 
 MAC = "00:11:22:33:44:aa"

@@ -1,7 +1,8 @@
-"""``e27bridge simulate``: run a simulated E27 panel until SIGINT/SIGTERM.
+"""``e27bridge simulate``: run simulated E27 panels until SIGINT/SIGTERM.
 
-It prints exactly one line on stdout once it listens (scripts and tests parse it), logs to
-stderr, and writes the final stats as JSON to ``--stats-file`` on the way out.
+It prints exactly one line per panel on stdout once they listen (scripts and tests parse
+them), logs to stderr, and writes the final stats as JSON to ``--stats-file`` on the way
+out. ``--state-file`` gives the panels a memory that survives a restart.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from e27bridge.commands import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from e27bridge.commands.options import add_discovery_port, add_log_level, add_port
 from e27bridge.daemon.eventloop import LoopUnavailableError, add_loop_argument
 from e27bridge.daemon.eventloop import run as run_loop
-from e27bridge.daemon.keystore import write_private_file
+from e27bridge.files import write_private_file
 
 HELP = "run a simulated E27 panel (real wire protocol) for tests and demos"
 
@@ -46,6 +47,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time-scale", type=float, help="divide every panel timer by F")
     parser.add_argument("--seed", type=int, help="seed for activity and fault dice")
     parser.add_argument("--stats-file", type=Path, help="write stats JSON here on exit")
+    parser.add_argument(
+        "--state-file",
+        type=Path,
+        help="keep links, codes, arm states, bypasses, devices and the log here (0600); "
+        "with --panels N each panel uses STEM-<MAC>.SUFFIX beside it",
+    )
+    parser.add_argument(
+        "--panels",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N panels (MAC, TCP port and seed counted up from the first)",
+    )
     parser.add_argument(
         "--control", metavar="PATH|HOST:PORT", help="JSON-lines control channel (Unix or loopback)"
     )
@@ -147,25 +161,37 @@ def start_line(info: dict[str, Any]) -> str:
     return f"e27bridge simulator listening {words}"
 
 
-def write_stats(path: Path, stats: dict[str, Any]) -> None:
-    """Atomic write (the key store's writer) so a reader never sees half a file."""
+def write_stats(path: Path, stats: Any) -> None:
+    """Atomic write so a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(stats, indent=2, sort_keys=True) + "\n"
-    write_private_file(path, text.encode())
+    write_private_file(path, text.encode(), mode=0o644)
 
 
 async def _serve(config: Any, args: argparse.Namespace) -> int:
-    from e27bridge.simulator.runner import run_simulator  # noqa: PLC0415
+    from e27bridge.simulator.fleet import panel_configs, run_fleet  # noqa: PLC0415
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with run_simulator(config, control=args.control) as sim:
-        print(start_line(sim.describe()), flush=True)
+    keep = (1,) if args.user_pin is not None else ()
+    configs = panel_configs(config, args.panels)
+    async with run_fleet(
+        configs, control=args.control, state_file=args.state_file, keep_user_codes=keep
+    ) as fleet:
+        for info in fleet.describe():
+            print(start_line(info), flush=True)
         await stop.wait()
-        stats = sim.stats_snapshot()
+        snapshots = [sim.stats_snapshot() for sim in fleet.panels]
+        for sim in fleet.panels:
+            sim.save()
     if args.stats_file:
+        stats: Any = (
+            snapshots[0]
+            if args.panels == 1
+            else {sim.mac: snap for sim, snap in zip(fleet.panels, snapshots, strict=True)}
+        )
         write_stats(args.stats_file, stats)
     return EXIT_OK
 
@@ -175,6 +201,9 @@ def run(args: argparse.Namespace) -> int:
     from e27bridge.simulator.control import ControlError  # noqa: PLC0415
 
     _configure_logging(args.log_level)
+    if not 1 <= args.panels <= 4096:
+        print("e27bridge simulate: --panels must be 1..4096", file=sys.stderr)
+        return EXIT_USAGE
     try:
         config = build_config(args)
     except ScenarioError as exc:
@@ -185,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
     except LoopUnavailableError as exc:
         print(f"e27bridge simulate: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except ControlError as exc:
+    except (ControlError, ValueError) as exc:  # bad control address, state file, MAC range
         print(f"e27bridge simulate: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:

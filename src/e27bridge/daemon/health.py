@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from e27bridge.daemon.keystore import write_private_file
+from e27bridge.files import write_private_file
 
 HEALTH_FILE = "health.json"
 WRITE_INTERVAL = 10.0

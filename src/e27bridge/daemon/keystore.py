@@ -9,22 +9,19 @@ Key material never appears in an exception message, a repr or a log line.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from e27bridge.files import write_private_file
 from e27bridge.protocol.discovery import normalize_mac
 from e27bridge.protocol.identity import ClientIdentity, LinkKeys
 
 FORMAT_VERSION = 1
 CLIENT_MN = "0222"
-FILE_MODE = 0o600
 DIR_MODE = 0o700
 
 
@@ -60,27 +57,6 @@ class HostHint:
 def new_identity() -> ClientIdentity:
     """A fresh identity: 12 random uppercase hex digits, so two installs never collide."""
     return ClientIdentity(sn=secrets.token_hex(6).upper(), mn=CLIENT_MN)
-
-
-def write_private_file(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
-    """Atomically replace ``path`` with ``data``: temp file in the same dir, fsync, rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def _now() -> datetime:

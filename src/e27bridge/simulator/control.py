@@ -1,8 +1,10 @@
 """The simulator's control channel: JSON lines over a Unix socket or loopback TCP.
 
 One JSON object per line in, exactly one JSON object per line back (docs/simulator-control.md).
-Each command maps onto one method of the runner's ``Simulator``, so tests in-process and
-scripts over the socket drive the same code.
+Each command maps onto one method of a running panel (``ControlledPanel``, which the
+runner's ``Simulator`` satisfies), so tests in-process and scripts over the socket drive the
+same code. With several panels in one process a command names its panel by MAC or index
+(``"panel"``); without it the first panel is meant.
 """
 
 from __future__ import annotations
@@ -13,15 +15,13 @@ import ipaddress
 import json
 import os
 import re
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, Protocol
 
 import structlog
 
-from e27bridge.simulator.faults import FaultError
-
-if TYPE_CHECKING:
-    from e27bridge.simulator.runner import Simulator
+from e27bridge.protocol.discovery import normalize_mac
+from e27bridge.simulator.faults import FaultError, FaultState
 
 log = structlog.get_logger("e27bridge.simulator.control")
 
@@ -65,74 +65,98 @@ def _arg(
     return value
 
 
-Handler = Callable[["Simulator", dict[str, Any]], Awaitable[dict[str, Any]]]
+class ControlledPanel(Protocol):
+    """What the control channel drives (``runner.Simulator``)."""
+
+    mac: str
+    faults: FaultState
+
+    @property
+    def port(self) -> int: ...
+    def describe(self) -> dict[str, Any]: ...
+    def stats_snapshot(self) -> dict[str, Any]: ...
+    def set_zone(self, zone_id: int, state: str) -> None: ...
+    def trigger_alarm(self, area_id: int, zone_id: int | None = None) -> None: ...
+    def set_trouble(self, name: str, active: bool) -> None: ...
+    def set_faults(self, **values: Any) -> None: ...
+    def clear_faults(self) -> None: ...
+    async def restart(self, down_for: float) -> None: ...
+    async def move_to_port(self, port: int = 0) -> int: ...
+    def revoke_link(self, sn: str | None = None, *, close_sessions: bool = False) -> list[str]: ...
+    def change_mac(self, mac: str, *, drop_sessions: bool = True) -> str: ...
+    def drop_sessions(self) -> int: ...
+    def set_behaviour(self, session_policy: str | None, strict: bool | None) -> dict[str, Any]: ...
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None: ...
 
 
-async def _stats(sim: Simulator, _: dict[str, Any]) -> dict[str, Any]:
+Handler = Callable[[ControlledPanel, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+async def _stats(sim: ControlledPanel, _: dict[str, Any]) -> dict[str, Any]:
     return {"stats": sim.stats_snapshot()}
 
 
-async def _describe(sim: Simulator, _: dict[str, Any]) -> dict[str, Any]:
+async def _describe(sim: ControlledPanel, _: dict[str, Any]) -> dict[str, Any]:
     return {"simulator": sim.describe()}
 
 
-async def _set_zone(sim: Simulator, c: dict[str, Any]) -> dict[str, Any]:
+async def _set_zone(sim: ControlledPanel, c: dict[str, Any]) -> dict[str, Any]:
     sim.set_zone(_arg(c, "zone_id", int), _arg(c, "state", str))
     return {}
 
 
-async def _trigger_alarm(sim: Simulator, c: dict[str, Any]) -> dict[str, Any]:
+async def _trigger_alarm(sim: ControlledPanel, c: dict[str, Any]) -> dict[str, Any]:
     sim.trigger_alarm(_arg(c, "area_id", int), _arg(c, "zone_id", int, None))
     return {}
 
 
-async def _set_trouble(sim: Simulator, c: dict[str, Any]) -> dict[str, Any]:
+async def _set_trouble(sim: ControlledPanel, c: dict[str, Any]) -> dict[str, Any]:
     sim.set_trouble(_arg(c, "name", str), _arg(c, "active", bool, True))
     return {}
 
 
-async def _faults(sim: Simulator, _: dict[str, Any]) -> dict[str, Any]:
+async def _faults(sim: ControlledPanel, _: dict[str, Any]) -> dict[str, Any]:
     return {"faults": sim.faults.as_dict()}
 
 
-async def _set_faults(sim: Simulator, c: dict[str, Any]) -> dict[str, Any]:
+async def _set_faults(sim: ControlledPanel, c: dict[str, Any]) -> dict[str, Any]:
     values = _arg(c, "faults", dict)
     sim.set_faults(**values)
     return {"faults": sim.faults.as_dict()}
 
 
-async def _clear_faults(sim: Simulator, _: dict[str, Any]) -> dict[str, Any]:
+async def _clear_faults(sim: ControlledPanel, _: dict[str, Any]) -> dict[str, Any]:
     sim.clear_faults()
     return {"faults": sim.faults.as_dict()}
 
 
-async def _restart(sim: Simulator, c: dict[str, Any]) -> dict[str, Any]:
+async def _restart(sim: ControlledPanel, c: dict[str, Any]) -> dict[str, Any]:
     down_for = float(_arg(c, "down_for", (int, float), 1.0))
     if down_for < 0:
         raise ControlError("'down_for' must be >= 0")
     if _arg(c, "wait", bool, False):
         await sim.restart(down_for)
     else:
-        sim.server.spawn(sim.restart(down_for), "sim-restart")
+        sim.spawn(sim.restart(down_for), "sim-restart")
         await asyncio.sleep(0)  # let the port close before the reply goes out
     return {"port": sim.port, "down_for": down_for}
 
 
-async def _move_to_port(sim: Simulator, c: dict[str, Any]) -> dict[str, Any]:
+async def _move_to_port(sim: ControlledPanel, c: dict[str, Any]) -> dict[str, Any]:
     port = _arg(c, "port", int, 0)
     if not 0 <= port <= 65535:
         raise ControlError("'port' must be 0..65535")
     return {"port": await sim.move_to_port(port)}
 
 
-async def _revoke_link(sim: Simulator, c: dict[str, Any]) -> dict[str, Any]:
+async def _revoke_link(sim: ControlledPanel, c: dict[str, Any]) -> dict[str, Any]:
     removed = sim.revoke_link(
         _arg(c, "sn", str, None), close_sessions=_arg(c, "close_sessions", bool, False)
     )
     return {"revoked": removed}
 
 
-async def _change_mac(sim: Simulator, c: dict[str, Any]) -> dict[str, Any]:
+async def _change_mac(sim: ControlledPanel, c: dict[str, Any]) -> dict[str, Any]:
     try:
         mac = sim.change_mac(
             _arg(c, "mac", str), drop_sessions=_arg(c, "drop_sessions", bool, True)
@@ -142,23 +166,18 @@ async def _change_mac(sim: Simulator, c: dict[str, Any]) -> dict[str, Any]:
     return {"mac": mac}
 
 
-async def _drop_sessions(sim: Simulator, _: dict[str, Any]) -> dict[str, Any]:
+async def _drop_sessions(sim: ControlledPanel, _: dict[str, Any]) -> dict[str, Any]:
     return {"dropped": sim.drop_sessions()}
 
 
-async def _set_behaviour(sim: Simulator, c: dict[str, Any]) -> dict[str, Any]:
+async def _set_behaviour(sim: ControlledPanel, c: dict[str, Any]) -> dict[str, Any]:
     policy = _arg(c, "session_policy", str, None)
-    if policy is not None:
-        if policy not in ("refuse", "replace"):
-            raise ControlError("'session_policy' must be 'refuse' or 'replace'")
-        sim.server.session_policy = "refuse" if policy == "refuse" else "replace"
-    strict = _arg(c, "strict", bool, None)
-    if strict is not None:
-        sim.server.strict = strict
-    return {"session_policy": sim.server.session_policy, "strict": sim.server.strict}
+    if policy is not None and policy not in ("refuse", "replace"):
+        raise ControlError("'session_policy' must be 'refuse' or 'replace'")
+    return sim.set_behaviour(policy, _arg(c, "strict", bool, None))
 
 
-async def _ping(_sim: Simulator, _: dict[str, Any]) -> dict[str, Any]:
+async def _ping(_sim: ControlledPanel, _: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
@@ -181,18 +200,46 @@ COMMANDS: dict[str, Handler] = {
 }
 
 
-async def execute(sim: Simulator, command: Any) -> dict[str, Any]:
+def find_panel(panels: Sequence[ControlledPanel], key: Any) -> ControlledPanel:
+    """The panel a command names: its MAC (any notation) or its index; None = the first."""
+    if key is None:
+        return panels[0]
+    if isinstance(key, int) and not isinstance(key, bool):
+        if 0 <= key < len(panels):
+            return panels[key]
+        raise ControlError(f"no panel with index {key} (0..{len(panels) - 1})")
+    if isinstance(key, str):
+        try:
+            mac = normalize_mac(key)
+        except ValueError:
+            mac = ""
+        for panel in panels:
+            if panel.mac == mac:
+                return panel
+        raise ControlError(f"no panel with MAC {key!r}")
+    raise ControlError("'panel' must be a MAC or an index")
+
+
+async def _panels(panels: Sequence[ControlledPanel], _: dict[str, Any]) -> dict[str, Any]:
+    return {"panels": [panel.describe() for panel in panels]}
+
+
+async def execute(panels: Sequence[ControlledPanel], command: Any) -> dict[str, Any]:
     """Run one decoded command; always returns the reply object (never raises)."""
     if not isinstance(command, dict):
         return {"ok": False, "error": "a command must be a JSON object"}
     reply: dict[str, Any] = {"id": command["id"]} if "id" in command else {}
     name = command.get("cmd")
     handler = COMMANDS.get(name) if isinstance(name, str) else None
-    if handler is None:
-        reply.update(ok=False, error=f"unknown cmd {name!r}; known: {', '.join(COMMANDS)}")
+    if handler is None and name != "panels":
+        known = ", ".join(["panels", *COMMANDS])
+        reply.update(ok=False, error=f"unknown cmd {name!r}; known: {known}")
         return reply
     try:
-        result = await handler(sim, command)
+        if handler is None:
+            result = await _panels(panels, command)
+        else:
+            result = await handler(find_panel(panels, command.get("panel")), command)
     except (ControlError, FaultError, KeyError, ValueError, TypeError) as exc:
         reply.update(ok=False, error=str(exc) or type(exc).__name__)
         return reply
@@ -207,8 +254,8 @@ async def execute(sim: Simulator, command: Any) -> dict[str, Any]:
 class ControlServer:
     """Serves ``execute`` to JSON-lines clients; one reply line per command line."""
 
-    def __init__(self, sim: Simulator) -> None:
-        self._sim = sim
+    def __init__(self, panels: Sequence[ControlledPanel]) -> None:
+        self._panels = panels
         self._server: asyncio.Server | None = None
         self._path: str | None = None
         self.address: str | None = None
@@ -261,7 +308,7 @@ class ControlServer:
                 except ValueError as exc:
                     reply: dict[str, Any] = {"ok": False, "error": f"not JSON: {exc}"}
                 else:
-                    reply = await execute(self._sim, command)
+                    reply = await execute(self._panels, command)
                 name = command.get("cmd") if isinstance(command, dict) else None
                 log.info("sim_control_command", cmd=name, ok=reply["ok"])
                 writer.write(json.dumps(reply, separators=(",", ":")).encode() + b"\n")

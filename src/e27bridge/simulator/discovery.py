@@ -1,8 +1,9 @@
 """UDP discovery responder: answers ``{"FIND":"ELKWCID"}`` probes with the panel's announcement.
 
-The announcement is built on every probe from a callable, so a port move or a MAC change
+The announcements are built on every probe from a callable, so a port move or a MAC change
 made at run time shows up in the next reply (that is how clients rediscover a moved panel).
-``None`` from the callable means the panel is down (restarting) and stays silent.
+The callable returns one reply per panel that is up (several when one process simulates
+several panels); a panel that is down (restarting) is missing and stays silent.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from e27bridge.protocol.discovery import is_probe
 
 log = structlog.get_logger("e27bridge.simulator.discovery")
 
-Announcement = Callable[[], bytes | None]
+Announcements = Callable[[], list[bytes]]
 
 
 class DiscoveryResponder(asyncio.DatagramProtocol):
-    def __init__(self, announcement: Announcement) -> None:
-        self._announcement = announcement
+    def __init__(self, announcements: Announcements) -> None:
+        self._announcements = announcements
         self._transport: asyncio.DatagramTransport | None = None
         self.probes = 0
         self.ignored = 0
@@ -36,10 +37,11 @@ class DiscoveryResponder(asyncio.DatagramProtocol):
             self.ignored += 1
             return
         self.probes += 1
-        reply = self._announcement()
-        if reply is not None and self._transport is not None:
+        if self._transport is None:
+            return
+        for reply in self._announcements():
             self._transport.sendto(reply, addr)
-            log.debug("sim_discovery_reply", peer=f"{addr[0]}:{addr[1]}")
+        log.debug("sim_discovery_reply", peer=f"{addr[0]}:{addr[1]}")
 
     def error_received(self, exc: Exception) -> None:
         log.warning("sim_discovery_error", error=str(exc))
@@ -56,10 +58,10 @@ class DiscoveryResponder(asyncio.DatagramProtocol):
             self._transport = None
 
 
-async def start_discovery(host: str, port: int, announcement: Announcement) -> DiscoveryResponder:
+async def start_discovery(host: str, port: int, announcements: Announcements) -> DiscoveryResponder:
     """Bind the responder on ``host:port`` (0 = a free port); see ``.port`` for the result."""
     loop = asyncio.get_running_loop()
     _, protocol = await loop.create_datagram_endpoint(
-        lambda: DiscoveryResponder(announcement), local_addr=(host, port)
+        lambda: DiscoveryResponder(announcements), local_addr=(host, port)
     )
     return protocol

@@ -194,6 +194,11 @@ class SimulatedPanel:
         """System trouble ``name``; ``bus:<id>`` / ``control:<x>`` go elsewhere."""
         self.system.set_trouble(name, active, now)
 
+    def user1_pin(self) -> int | None:
+        """User 1's code as the panel knows it now (a state file may have restored it)."""
+        user = self.security.users.get(1)
+        return None if user is None else user.pin
+
     def domain_counts(self) -> dict[str, int]:
         """Requests handled per domain (including refused ones), for stats."""
         return dict(self._counts)

@@ -18,6 +18,9 @@ Usage from tests (everything on free loopback ports when the config's ports are 
         sim.revoke_link("001122334455", close_sessions=True)
         sim.change_mac("0050C2E27002")
 
+    async with run_simulator(config, state_file=path):      # remembers links and state
+        ...
+
 The ``Simulator`` object is the Python API; the control channel (control.py) is a thin
 JSON-lines front end over the same methods.
 """
@@ -27,8 +30,9 @@ from __future__ import annotations
 import dataclasses
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -41,6 +45,9 @@ from e27bridge.simulator.discovery import DiscoveryResponder, start_discovery
 from e27bridge.simulator.faults import FaultState
 from e27bridge.simulator.panel import SimulatedPanel
 from e27bridge.simulator.server import PanelServer, ServerSettings
+from e27bridge.simulator.statefile import PanelMemory
+from e27bridge.simulator.statefile import load as load_memory
+from e27bridge.simulator.statefile import save as save_memory
 from e27bridge.simulator.stats import ServerStats
 
 log = structlog.get_logger("e27bridge.simulator.runner")
@@ -56,11 +63,23 @@ def loopback_config(config: SimulatorConfig) -> SimulatorConfig:
 
 
 class Simulator:
-    """A running simulated panel. Create it with ``run_simulator``."""
+    """A running simulated panel. Create it with ``run_simulator`` (or ``run_fleet``).
 
-    def __init__(self, config: SimulatorConfig) -> None:
+    With a ``state_file`` the panel starts from the memory saved there and saves it again
+    after every change a real panel would keep (statefile.py); ``keep_user_codes`` names
+    users whose configured code wins over the saved one (``--user-pin``).
+    """
+
+    def __init__(
+        self,
+        config: SimulatorConfig,
+        *,
+        state_file: Path | None = None,
+        keep_user_codes: tuple[int, ...] = (),
+    ) -> None:
         self.config = config
         self.mac = config.identity.mac
+        self.state_file = state_file
         seed = config.seed
         self.panel = SimulatedPanel(config, now=self.now(), rng=random.Random(seed))
         self.faults = FaultState.from_config(config.faults)
@@ -82,6 +101,38 @@ class Simulator:
         )
         self._discovery: DiscoveryResponder | None = None
         self._control: ControlServer | None = None
+        if state_file is not None:
+            self._load(state_file, keep_user_codes)
+            self.server.after_change = self._save_if_changed
+
+    # -- memory ----------------------------------------------------------------------------
+
+    def _load(self, path: Path, keep_user_codes: tuple[int, ...]) -> None:
+        memory = load_memory(path, self.mac)
+        if memory is None:
+            return
+        try:
+            self.panel.restore(memory.panel, keep_user_codes=keep_user_codes)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: unusable panel state: {exc}") from None
+        self.server.links.load(memory.links)
+        log.info("sim_state_loaded", path=str(path), links=len(memory.links))
+
+    def save(self) -> None:
+        """Write the state file now (no-op without one)."""
+        if self.state_file is None:
+            return
+        self.server.links.changed = False
+        self.panel.take_dirty()
+        memory = PanelMemory(self.mac, self.server.links.items(), self.panel.snapshot())
+        save_memory(self.state_file, memory)
+
+    def _save_if_changed(self) -> None:
+        if self.panel.take_dirty() or self.server.links.changed:
+            try:
+                self.save()
+            except OSError as exc:  # a full disk must not take the panel down
+                log.error("sim_state_save_failed", path=str(self.state_file), error=str(exc))
 
     # -- where and who ---------------------------------------------------------------------
 
@@ -128,7 +179,7 @@ class Simulator:
             "profile": self.config.profile,
             "access_code": self.config.credentials.access_code,
             "passphrase": self.config.credentials.passphrase,
-            "user_pin": self.config.user1_pin(),
+            "user_pin": self.panel.user1_pin(),
             "users": len(users),
             "listening": self.server.listening,
         }
@@ -149,15 +200,21 @@ class Simulator:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    async def start(self, control: str | None = None) -> None:
+    def announcements(self) -> list[bytes]:
+        reply = self.announcement()
+        return [] if reply is None else [reply]
+
+    async def start(self, control: str | None = None, *, discovery: bool = True) -> None:
+        """Listen; ``discovery=False`` when a fleet answers discovery for all its panels."""
         await self.server.start()
         try:
             network = self.config.network
-            self._discovery = await start_discovery(
-                network.host, network.discovery_port, self.announcement
-            )
+            if discovery:
+                self._discovery = await start_discovery(
+                    network.host, network.discovery_port, self.announcements
+                )
             if control:
-                self._control = ControlServer(self)
+                self._control = ControlServer([self])
                 await self._control.start(control)
         except BaseException:
             await self.close()
@@ -226,16 +283,31 @@ class Simulator:
     def drop_sessions(self) -> int:
         return self.server.drop_sessions("dropped")
 
+    def set_behaviour(self, session_policy: str | None, strict: bool | None) -> dict[str, Any]:
+        """Change the duplicate-session policy and/or strictness at run time."""
+        if session_policy is not None:
+            self.server.session_policy = "refuse" if session_policy == "refuse" else "replace"
+        if strict is not None:
+            self.server.strict = strict
+        return {"session_policy": self.server.session_policy, "strict": self.server.strict}
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        self.server.spawn(coro, name)
+
 
 _LOGGABLE = ("host", "port", "discovery_port", "control", "mac", "name", "profile")
 
 
 @asynccontextmanager
 async def run_simulator(
-    config: SimulatorConfig, *, control: str | None = None
+    config: SimulatorConfig,
+    *,
+    control: str | None = None,
+    state_file: Path | None = None,
+    keep_user_codes: tuple[int, ...] = (),
 ) -> AsyncIterator[Simulator]:
     """Run a simulator for the duration of the ``async with`` block."""
-    sim = Simulator(config)
+    sim = Simulator(config, state_file=state_file, keep_user_codes=keep_user_codes)
     await sim.start(control)
     try:
         yield sim

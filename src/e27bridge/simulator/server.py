@@ -86,6 +86,14 @@ class LinkTable:
     def __init__(self, slots: int) -> None:
         self.slots = slots
         self._links: dict[str, LinkKeys] = {}
+        self.changed = False  # set on every add/revoke; the state file clears it
+
+    def items(self) -> dict[str, LinkKeys]:
+        return dict(self._links)
+
+    def load(self, links: dict[str, LinkKeys]) -> None:
+        """Restore saved links (a panel's memory), beyond ``slots`` if it once had more."""
+        self._links = dict(links)
 
     def get(self, sn: str) -> LinkKeys | None:
         return self._links.get(sn)
@@ -94,6 +102,7 @@ class LinkTable:
         if sn not in self._links and len(self._links) >= self.slots:
             return False
         self._links[sn] = keys
+        self.changed = True
         return True
 
     def revoke(self, sn: str | None = None) -> list[str]:
@@ -101,6 +110,7 @@ class LinkTable:
         removed = list(self._links) if sn is None else [sn] if sn in self._links else []
         for key in removed:
             del self._links[key]
+        self.changed = self.changed or bool(removed)
         return removed
 
     def sns(self) -> list[str]:
@@ -111,6 +121,10 @@ class LinkTable:
 
     def __repr__(self) -> str:
         return f"LinkTable({len(self._links)}/{self.slots} slots)"
+
+
+def _nothing() -> None:
+    return None
 
 
 def _local_time() -> str:
@@ -148,6 +162,8 @@ class PanelServer:
         self._wake = asyncio.Event()
         self._timer_deadline: float | None = None
         self._background: set[asyncio.Task[Any]] = set()
+        # Called after every request, timer run and link change (the state file hooks in).
+        self.after_change: Callable[[], None] = _nothing
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -217,6 +233,7 @@ class PanelServer:
     def revoke_link(self, sn: str | None = None, *, close_sessions: bool = False) -> list[str]:
         removed = self.links.revoke(sn)
         self.stats.faults_injected["revoke_link"] += len(removed)
+        self.after_change()
         if close_sessions:
             for key in removed:
                 session = self._sessions.get(key)
@@ -239,6 +256,7 @@ class PanelServer:
     def panel_changed(self) -> None:
         """Call after anything that may queue broadcasts or move the next timer deadline."""
         self.flush_broadcasts()
+        self.after_change()
         deadline = self.panel.next_deadline()
         if deadline is not None and (
             self._timer_deadline is None or deadline < self._timer_deadline
@@ -266,6 +284,7 @@ class PanelServer:
             try:
                 self.panel.advance(self.clock())
                 self.flush_broadcasts()
+                self.after_change()
             except Exception:
                 log.exception("sim_timer_failed")
                 await asyncio.sleep(0.1)
@@ -436,6 +455,7 @@ class _Connection(asyncio.Protocol):
             stats.links_made += 1
             body = {"enc": keys.enc, "hmac": keys.hmac, "error_code": 0}
             log.info("sim_link_made", peer=self.peer, sn=request.identity.sn)
+            server.after_change()
         self.write(build_link_reply(proof.tempkey_hex, body))
 
     def _hello(self, obj: dict[str, Any]) -> None:
