@@ -22,10 +22,10 @@ MAX_COMPLEXITY = 15
 
 LONG_MODULES: dict[str, int] = {
     "daemon/config.py": 562,
-    "panel/owner.py": 458,
+    "panel/owner.py": 460,
     "protocol/models.py": 555,
     "simulator/config.py": 759,
-    "simulator/server.py": 668,
+    "simulator/server.py": 688,
 }
 COMPLEX_FUNCTIONS: dict[str, int] = {
     "commands/link.py:_targets": 21,
