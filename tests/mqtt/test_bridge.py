@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -27,7 +28,7 @@ from e27bridge.panel.commands import (
     SetLight,
     SetOutput,
 )
-from e27bridge.panel.state import ArmMode, ConnectionState, EntityKind
+from e27bridge.panel.state import ArmMode, Capabilities, ConnectionState, EntityKind
 
 from .capture import Listener, normalise, retained_tree
 from .conftest import Broker
@@ -64,11 +65,18 @@ def make_config(coalesce_ms: int = 0, bypass_code: str | None = None) -> Config:
 
 @contextlib.asynccontextmanager
 async def rig(
-    broker: Broker, coalesce_ms: int = 0, bypass_code: str | None = None, port: int | None = None
+    broker: Broker,
+    coalesce_ms: int = 0,
+    bypass_code: str | None = None,
+    port: int | None = None,
+    capabilities: Capabilities | None = None,
 ) -> AsyncIterator[Rig]:
     """The bridge over a fake panel; it connects to ``port`` (a relay) or to the broker."""
     bus = EventBus()
-    panel = FakePanel(snapshot(PANEL), bus)
+    state = snapshot(PANEL)
+    if capabilities is not None:
+        state = dataclasses.replace(state, capabilities=capabilities)
+    panel = FakePanel(state, bus)
     settings = ConnectionSettings(
         port=port or broker.port,
         client_id="e27bridge",
@@ -186,6 +194,21 @@ async def test_area_command_with_code_and_mqtt5_response_topic(broker: Broker) -
         published = [m for m in r.listener.messages if not m.topic.endswith("/set")]
         assert all(b"1234" not in m.payload for m in published)
         assert not r.listener.on(f"{H}/area-1/command/$target")
+
+
+async def test_arm_modes_offered_and_accepted_are_the_panels(broker: Broker) -> None:
+    async with rig(broker, capabilities=Capabilities(arm_modes=(ArmMode.ARMED_AWAY,))) as r:
+        tree = await retained_tree(broker.port)
+        config = json.loads(tree[f"homeassistant/device/{PANEL}/config"])
+        assert config["components"]["area-1"]["supported_features"] == ["arm_away"]
+        description = json.loads(tree[f"{H}/$description"])
+        command = json.loads(description["nodes"]["area-1"]["properties"]["command"]["format"])
+        assert command["properties"]["action"]["enum"] == ["arm_away", "disarm"]
+        mark = r.listener.mark()
+        await send(broker.port, f"{H}/area-1/command/set", '{"action":"arm_home","code":1234}')
+        result = await response(r, mark)
+        assert result["status"] == "invalid" and result["error"]["reason"] == "unknown_action"
+        assert r.panel.submitted == []
 
 
 async def test_wrong_code_is_rejected_with_panel_error(broker: Broker) -> None:

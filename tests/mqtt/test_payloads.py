@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 
 from e27bridge.mqtt.hass import ConfigBuilder, Origin, entity_name, zone_device_class
 from e27bridge.mqtt.homie import panel_description, root_description
@@ -11,7 +12,7 @@ from e27bridge.mqtt.homie_rules import description_errors, format_errors, value_
 from e27bridge.mqtt.nodes import format_value, panel_nodes
 from e27bridge.mqtt.overrides import PanelOverrides
 from e27bridge.mqtt.topics import Topics, homie_id, mac12
-from e27bridge.panel.state import ArmMode, EntityKind
+from e27bridge.panel.state import ArmMode, Capabilities, EntityKind
 
 from .factories import snapshot
 from .schemas import hass_errors, homie_schema_errors
@@ -176,3 +177,19 @@ def test_every_value_matches_its_property() -> None:
 def test_ids() -> None:
     assert homie_id("AC Power Fail!") == "ac-power-fail"
     assert mac12("00:11:22:33:44:AA") == "0011223344aa"
+
+
+def test_arm_modes_and_setpoint_limits_are_the_panels_capabilities() -> None:
+    panel = replace(
+        snapshot(),
+        capabilities=Capabilities(arm_modes=(ArmMode.ARMED_STAY,), setpoint_range=(45, 90)),
+    )
+    components = ConfigBuilder(TOPICS, "home", PanelOverrides(), Origin()).build(panel)[
+        "components"
+    ]
+    assert components["area-1"]["supported_features"] == ["arm_home"]
+    nodes = panel_nodes(panel)
+    area_command = json.loads(nodes["area-1"].properties[-1].format or "")
+    assert area_command["properties"]["action"]["enum"] == ["arm_home", "disarm"]
+    heat = nodes["tstat-1"].property("heat-setpoint")
+    assert heat is not None and heat.format == "45:90:1"

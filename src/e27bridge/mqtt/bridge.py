@@ -35,7 +35,7 @@ from e27bridge.panel.bus import Subscription
 from e27bridge.panel.commands import parse_pin
 from e27bridge.panel.events import ConnectionChanged, EngineEvent, PanelEvent, SnapshotReplaced
 from e27bridge.panel.kinds import kind_named
-from e27bridge.panel.state import ArmMode, EntityKind
+from e27bridge.panel.state import EntityKind
 
 log = structlog.get_logger(__name__)
 
@@ -84,7 +84,6 @@ class MqttBridge:
         config: Config,
         *,
         settings: ConnectionSettings | None = None,
-        arm_modes: tuple[ArmMode, ...] = (ArmMode.ARMED_AWAY, ArmMode.ARMED_STAY),
     ) -> None:
         self._directory = directory
         self._config = config
@@ -117,16 +116,14 @@ class MqttBridge:
         self._sink = Coalescer(self.conn, config.bridge.coalesce_ms / 1000)
         clock = VersionClock()
         self._root = HomieRoot(self._t, self.conn, sorted(panels), clock)
-        self._homie = {
-            pid: HomiePanel(self._t, self._sink, pid, clock, arm_modes) for pid in panels
-        }
+        self._homie = {pid: HomiePanel(self._t, self._sink, pid, clock) for pid in panels}
         origin = Origin()
         self._hass = {
             pid: HassPanel(
                 self._t,
                 self.conn,
                 pid,
-                ConfigBuilder(self._t, pid, self._overrides[pid], origin, arm_modes),
+                ConfigBuilder(self._t, pid, self._overrides[pid], origin),
             )
             for pid in panels
         }
@@ -138,7 +135,6 @@ class MqttBridge:
             panels,
             homie=self._homie,
             overrides=self._overrides,
-            arm_modes=arm_modes,
             guard=self._guard,
         )
         self._bridge = BridgeTopics(

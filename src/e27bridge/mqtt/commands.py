@@ -41,6 +41,7 @@ from e27bridge.panel.commands import (
     parse_pin,
 )
 from e27bridge.panel.state import ArmMode, EntityKind
+from e27bridge.protocol.models import SETPOINT_RANGE
 
 log = structlog.get_logger(__name__)
 
@@ -162,10 +163,10 @@ _PARSERS: Mapping[tuple[EntityKind, str], Parser] = {
     (EntityKind.TSTAT, "mode"): lambda n, p: SetThermostat(n.number, mode=_mode(p)),
     (EntityKind.TSTAT, "fan-mode"): lambda n, p: SetThermostat(n.number, fan_mode=_mode(p)),
     (EntityKind.TSTAT, "heat-setpoint"): lambda n, p: SetThermostat(
-        n.number, heat_setpoint=_int(p, -40, 150)
+        n.number, heat_setpoint=_int(p, *SETPOINT_RANGE)
     ),
     (EntityKind.TSTAT, "cool-setpoint"): lambda n, p: SetThermostat(
-        n.number, cool_setpoint=_int(p, -40, 150)
+        n.number, cool_setpoint=_int(p, *SETPOINT_RANGE)
     ),
     (EntityKind.BARRIER, "command"): lambda n, p: OperateBarrier(n.number, _barrier(p)),
 }
@@ -249,7 +250,6 @@ class CommandRouter:
         *,
         homie: Mapping[str, HomiePanel],
         overrides: Mapping[str, PanelOverrides],
-        arm_modes: tuple[ArmMode, ...] = (ArmMode.ARMED_AWAY, ArmMode.ARMED_STAY),
         guard: Guard | None = None,
     ) -> None:
         self._t = topics
@@ -258,7 +258,6 @@ class CommandRouter:
         self._panels = panels
         self._homie = homie
         self._overrides = overrides
-        self._arm_modes = arm_modes
         self._tasks: set[asyncio.Task[None]] = set()
         self.results: Counter[tuple[str, str]] = Counter()  # (panel, status): metrics
 
@@ -294,7 +293,7 @@ class CommandRouter:
         topic, payload, properties = incoming.topic, incoming.payload, incoming.properties
         handle = self._panels[panel_id]
         overrides = self._overrides.get(panel_id, PanelOverrides())
-        nodes = panel_nodes(overrides.apply(handle.snapshot), self._arm_modes)
+        nodes = panel_nodes(overrides.apply(handle.snapshot))
         transaction: Any = None
         homie = self._homie.get(panel_id)
         target = False
@@ -302,7 +301,12 @@ class CommandRouter:
             if incoming.too_large:
                 raise InvalidCommand("payload_too_large")
             parsed = parse_command(
-                nodes, node_id, prop, payload, self._arm_modes, bypass_code=overrides.bypass_code
+                nodes,
+                node_id,
+                prop,
+                payload,
+                handle.snapshot.capabilities.arm_modes,
+                bypass_code=overrides.bypass_code,
             )
             transaction = parsed.transaction
             spec = nodes[node_id].property(prop)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -20,6 +20,7 @@ from e27bridge.mqtt.inbound import load_json
 from e27bridge.mqtt.kinds import MQTT_KINDS
 from e27bridge.mqtt.kinds.base import QOS, Components, HassDevice, HassEntity, entity_name
 from e27bridge.mqtt.kinds.zone import zone_device_class
+from e27bridge.mqtt.nodes import advertised
 from e27bridge.mqtt.overrides import PanelOverrides
 from e27bridge.mqtt.sink import Sink
 from e27bridge.mqtt.topics import SYSTEM_NODE, Topics, mac12
@@ -57,7 +58,7 @@ class ConfigBuilder:
         panel_id: str,
         overrides: PanelOverrides,
         origin: Origin,
-        arm_modes: tuple[ArmMode, ...],
+        arm_modes: tuple[ArmMode, ...] | None = None,  # None: the panel's own
     ) -> None:
         self._t = topics
         self._panel_id = panel_id
@@ -92,7 +93,7 @@ class ConfigBuilder:
             self._mac,
             self._device_name,
             self._overrides,
-            replace(snapshot.capabilities, arm_modes=self._arm_modes),
+            advertised(snapshot, self._arm_modes),
         )
         out: Components = {}
         for kind, spec in MQTT_KINDS.items():

@@ -63,7 +63,10 @@ class VersionClock:
 
 
 def panel_description(
-    snapshot: PanelSnapshot, bridge_id: str, version: int, arm_modes: tuple[ArmMode, ...]
+    snapshot: PanelSnapshot,
+    bridge_id: str,
+    version: int,
+    arm_modes: tuple[ArmMode, ...] | None = None,
 ) -> dict[str, Any]:
     nodes = panel_nodes(snapshot, arm_modes)
     return {
@@ -129,13 +132,11 @@ class HomiePanel:
         sink: Sink,
         panel_id: str,
         clock: VersionClock,
-        arm_modes: tuple[ArmMode, ...] = (ArmMode.ARMED_AWAY, ArmMode.ARMED_STAY),
     ) -> None:
         self._t = topics
         self._sink = sink
         self.panel_id = panel_id
         self._clock = clock
-        self._arm_modes = arm_modes
         self._cache: dict[str, bytes] = {}  # retained value topics as last published
         self._structure: dict[str, Any] | None = None
         self._state: str | None = None
@@ -155,7 +156,7 @@ class HomiePanel:
 
     async def sync(self, snapshot: PanelSnapshot) -> None:
         """Bring the retained tree in line with ``snapshot``, publishing only differences."""
-        description = panel_description(snapshot, self._t.bridge_id, 0, self._arm_modes)
+        description = panel_description(snapshot, self._t.bridge_id, 0)
         target_state = HOMIE_STATE[snapshot.connection]
         if _structure(description) != self._structure:
             await self._set_state("init")
@@ -223,7 +224,7 @@ class HomiePanel:
             log.info("homie_state", panel=self.panel_id, state=state)
 
     async def _publish_values(self, snapshot: PanelSnapshot) -> None:
-        for node in panel_nodes(snapshot, self._arm_modes).values():
+        for node in panel_nodes(snapshot).values():
             await self._publish_node(node)
 
     async def _publish_node(self, node: Node) -> None:

@@ -14,7 +14,13 @@ from e27bridge.mqtt.kinds import MQTT_KINDS
 from e27bridge.mqtt.kinds.area import ARM_ACTIONS
 from e27bridge.mqtt.properties import PropertySpec, enum_format, format_value
 from e27bridge.mqtt.topics import SYSTEM_NODE, node_id
-from e27bridge.panel.state import ArmMode, ConnectionState, EntityKind, PanelSnapshot
+from e27bridge.panel.state import (
+    ArmMode,
+    Capabilities,
+    ConnectionState,
+    EntityKind,
+    PanelSnapshot,
+)
 
 __all__ = ["ARM_ACTIONS", "Node", "PropertySpec", "format_value", "panel_nodes"]
 
@@ -65,12 +71,21 @@ SYSTEM_PROPERTIES = (
 )
 
 
-def panel_nodes(snapshot: PanelSnapshot, arm_modes: tuple[ArmMode, ...]) -> dict[str, Node]:
+def advertised(snapshot: PanelSnapshot, arm_modes: tuple[ArmMode, ...] | None) -> Capabilities:
+    """The panel's capabilities; ``arm_modes`` narrows them to those (tests, callers that
+    already hold them)."""
+    caps = snapshot.capabilities
+    return caps if arm_modes is None else replace(caps, arm_modes=arm_modes)
+
+
+def panel_nodes(
+    snapshot: PanelSnapshot, arm_modes: tuple[ArmMode, ...] | None = None
+) -> dict[str, Node]:
     """Every node of one panel, keyed by node id (``system`` first)."""
     nodes = {
         SYSTEM_NODE: Node(SYSTEM_NODE, "System", "e27-system", None, 0, snapshot, SYSTEM_PROPERTIES)
     }
-    capabilities = replace(snapshot.capabilities, arm_modes=arm_modes)
+    capabilities = advertised(snapshot, arm_modes)
     for kind, spec in MQTT_KINDS.items():
         entities = snapshot.entities(kind)
         for number in sorted(entities):

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import Any
 
-from e27bridge.panel.kinds import KINDS, EntityKind
-from e27bridge.panel.kinds.area import AlarmPhase, Area, ArmMode
+from e27bridge.panel.kinds import EntityKind
+from e27bridge.panel.kinds.area import SETTABLE_ARM_MODES, AlarmPhase, Area, ArmMode
 from e27bridge.panel.kinds.barrier import Barrier, BarrierPosition
 from e27bridge.panel.kinds.keypad import Keypad
 from e27bridge.panel.kinds.light import Light
@@ -88,10 +88,12 @@ def _empty() -> Mapping[EntityKind, Mapping[int, Any]]:
 
 @dataclass(frozen=True, slots=True)
 class Capabilities:
-    """What the panel has; the MQTT layer only advertises what is here."""
+    """What the panel accepts, as the engine knows it; MQTT advertises only this (ADR-0009).
 
-    arm_modes: tuple[ArmMode, ...] = (ArmMode.ARMED_AWAY, ArmMode.ARMED_STAY)
-    kinds: frozenset[EntityKind] = frozenset()
+    Which kinds exist comes from the inventory (``entity_sets``), not from here.
+    """
+
+    arm_modes: tuple[ArmMode, ...] = SETTABLE_ARM_MODES
     setpoint_range: tuple[int, int] = SETPOINT_RANGE  # whole degrees a thermostat takes
 
 
@@ -103,6 +105,7 @@ class PanelSnapshot:
     entity_sets: Mapping[EntityKind, Mapping[int, Any]] = field(default_factory=_empty)
     troubles: tuple[str, ...] = ()
     health: LinkHealth = field(default_factory=LinkHealth)
+    capabilities: Capabilities = field(default_factory=Capabilities)
 
     def entities(self, kind: EntityKind) -> Mapping[int, Any]:
         return self.entity_sets.get(kind, _NONE)
@@ -111,10 +114,6 @@ class PanelSnapshot:
         sets = dict(self.entity_sets)
         sets[kind] = MappingProxyType(dict(entities))
         return replace(self, entity_sets=MappingProxyType(sets))
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return Capabilities(kinds=frozenset(k for k in KINDS if self.entities(k)))
 
     # Typed views of the built-in kinds.
     @property

@@ -57,7 +57,9 @@ class StateKeeper:
     def install(self, fresh: PanelSnapshot) -> None:
         """A full read after (re)connect replaces every entity; differences become events."""
         reduction = Reduction(self.snapshot)
-        reduction.snapshot = replace(reduction.snapshot, info=fresh.info)
+        reduction.snapshot = replace(
+            reduction.snapshot, info=fresh.info, capabilities=fresh.capabilities
+        )
         for kind in KINDS:
             entities = fresh.entities(kind)
             for entity in entities.values():

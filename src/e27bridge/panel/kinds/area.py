@@ -20,6 +20,11 @@ class ArmMode(enum.Enum):
         return self.name
 
 
+# What ``area.set_arm_state`` accepts besides DISARMED (protocol §13.2: the E27 has no
+# night mode). The panel reports no list of its own, so this is where it is decided.
+SETTABLE_ARM_MODES = (ArmMode.ARMED_AWAY, ArmMode.ARMED_STAY)
+
+
 class AlarmPhase(enum.Enum):
     """What an area is doing, in the vocabulary of Home Assistant's alarm panel."""
 
