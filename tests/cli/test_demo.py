@@ -19,6 +19,7 @@ import aiomqtt
 import pytest
 
 from e27bridge.cli import main
+from mqtt.capture import retained_tree
 
 from .conftest import SCRIPT, clean_env, free_port, read_until
 
@@ -81,6 +82,7 @@ async def test_demo_publishes_panel_state_and_exits_0_on_sigint() -> None:
         host, port = broker_of(await read_until(proc.stdout, "mqtt://", 30, out))
         await read_until(proc.stdout, "Live view", 10, out)
         banner = "\n".join(out)
+        assert "(mosquitto started by the demo: " in banner  # installed: the real broker
         assert f"mosquitto_sub -h {host} -p {port} -v -t 'homie/5/#'" in banner
         assert f"homeassistant/device/{PANEL}/config" in banner
         err: list[str] = []
@@ -126,6 +128,7 @@ async def test_demo_publishes_panel_state_and_exits_0_on_sigint() -> None:
 
 
 async def test_demo_against_a_given_broker_stops_after_duration(mosquitto: int) -> None:
+    await publish_retained(mosquitto, "home/porch/light", b"on")
     async with aiomqtt.Client("127.0.0.1", mosquitto, identifier="demo-test") as client:
         state = f"homie/5/{PANEL}/$state"
         await client.subscribe(state, qos=1)
@@ -137,29 +140,88 @@ async def test_demo_against_a_given_broker_stops_after_duration(mosquitto: int) 
             line = await read_until(proc.stdout, "mqtt://", 30, out)
             assert broker_of(line) == ("127.0.0.1", mosquitto)
             assert "your broker" in line
+            reader = asyncio.create_task(collect(proc.stdout, out))
             await wait_for_state(client, {state: "ready"}, timeout=20)
             code = await asyncio.wait_for(proc.wait(), 10)
+            await reader
         assert code == 0
-        # mosquitto outlives the demo: the retained state is the clean goodbye.
+        # mosquitto outlives the demo: the clean goodbye came before the demo tidied up.
         await wait_for_state(client, {state: "disconnected"}, timeout=5)
+    output = "\n".join(out)
+    assert re.search(r"removed the demo's \d+ retained topics from 127\.0\.0\.1:", output), output
+    tree = await retained_tree(mosquitto)
+    assert tree == {"home/porch/light": b"on"}  # the user's own retained topic stays
 
 
-def test_demo_without_amqtt_says_how_to_install_it_and_exits_2() -> None:
-    hide_amqtt = (
-        "import sys; sys.modules['amqtt'] = None; sys.modules['amqtt.broker'] = None\n"
-        "from e27bridge.cli import main\nraise SystemExit(main(['demo']))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", hide_amqtt],
+HIDE_MOSQUITTO = "import e27bridge.demo.broker as b; b.find_mosquitto = lambda: None\n"
+HIDE_AMQTT = "import sys; sys.modules['amqtt'] = None; sys.modules['amqtt.broker'] = None\n"
+
+
+def demo_with(hide: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The demo in a Python that cannot find mosquitto (and maybe not amqtt either)."""
+    script = f"{hide}from e27bridge.cli import main\nraise SystemExit(main(['demo', *{args!r}]))"
+    return subprocess.run(
+        [sys.executable, "-c", script],
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=60,
         env=clean_env(),
         check=False,
     )
+
+
+def test_demo_without_mosquitto_falls_back_to_amqtt_and_says_so() -> None:
+    result = demo_with(HIDE_MOSQUITTO, "--profile", "small", "--duration", "3", *FAST)
+    assert result.returncode == 0, result.stderr
+    assert "(embedded amqtt broker: mosquitto is not installed)" in result.stdout
+    assert result.stdout.splitlines()[-1] == "stopped"
+
+
+def test_demo_without_any_broker_says_how_to_install_one_and_exits_2() -> None:
+    result = demo_with(HIDE_MOSQUITTO + HIDE_AMQTT)
     assert result.returncode == 2
+    assert "apt install mosquitto" in result.stderr
     assert "pip install 'e27bridge[demo]'" in result.stderr
     assert "--broker" in result.stderr
+
+
+async def test_demo_broker_answers_every_command_and_keeps_to_subscriptions() -> None:
+    """What amqtt got wrong: one of 30 commands lost, retained messages of other topics."""
+    async with demo("--profile", "small", "--no-activity", *FAST) as proc:
+        assert proc.stdout is not None
+        out: list[str] = []
+        host, port = broker_of(await read_until(proc.stdout, "mqtt://", 30, out))
+        reader = asyncio.create_task(collect(proc.stdout, out))
+        area = f"homie/5/{PANEL}/area-1/#"
+        response = f"{BRIDGE}/{PANEL}/response"
+        async with aiomqtt.Client(host, port, identifier="demo-test") as client:
+            await client.subscribe(f"homie/5/{PANEL}/$state", qos=1)
+            await wait_for_state(client, {f"homie/5/{PANEL}/$state": "ready"}, timeout=30)
+            await client.subscribe(area, qos=1)
+            await client.subscribe(response, qos=1)
+            for n in range(30):
+                body = "true" if n % 2 else "false"
+                await client.publish(f"homie/5/{PANEL}/output-1/on/set", body, qos=1)
+            answered = 0
+            topics: set[str] = set()
+            async with asyncio.timeout(30):
+                async for message in client.messages:
+                    topics.add(str(message.topic))
+                    if str(message.topic) == response:
+                        answered += 1
+                        if answered == 30:
+                            break
+        proc.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
+        reader.cancel()
+    assert answered == 30
+    outside = {t for t in topics if t != response and not t.startswith(area[:-1])}
+    assert outside <= {f"homie/5/{PANEL}/$state"}, outside  # only what was subscribed
+
+
+async def publish_retained(port: int, topic: str, payload: bytes) -> None:
+    async with aiomqtt.Client("127.0.0.1", port, identifier="demo-test-setup") as client:
+        await client.publish(topic, payload, qos=1, retain=True)
 
 
 @pytest.mark.parametrize(
@@ -206,3 +268,25 @@ def mosquitto(tmp_path: Path) -> Iterator[int]:
     finally:
         proc.terminate()
         proc.wait(timeout=5)
+
+
+@pytest.mark.slow
+def test_demo_script_shows_install_progress_then_runs_the_demo(tmp_path: Path) -> None:
+    """``bash scripts/demo.sh`` as the README says, into a fresh virtual environment."""
+    script = Path(__file__).resolve().parents[2] / "scripts" / "demo.sh"
+    result = subprocess.run(
+        ["bash", str(script), "--profile", "small", "--duration", "2", *FAST],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=clean_env(E27BRIDGE_VENV=str(tmp_path / "venv")),
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    steps = [line for line in result.stderr.splitlines() if line.startswith("==> ")]
+    assert steps[0] == f"==> creating the virtual environment {tmp_path / 'venv'}"
+    assert steps[1].startswith("==> installing e27bridge and its dependencies")
+    assert steps[2] == "==> mosquitto is installed: the demo starts its own on a free loopback port"
+    assert "Successfully installed" in result.stdout  # pip's own progress, not hidden
+    assert "(mosquitto started by the demo: " in result.stdout
+    assert result.stdout.splitlines()[-1] == "stopped"

@@ -1,8 +1,9 @@
 """``e27bridge demo``: a simulated panel, an MQTT broker and the bridge, in one command.
 
 Nothing to configure and nothing left behind: the panel listens on free loopback ports, the
-embedded broker (amqtt, the ``demo`` extra) on 127.0.0.1, and the bridge keeps its keys in a
-temporary directory. Ctrl-C or SIGTERM stops everything and exits 0.
+broker (mosquitto when installed, else amqtt from the ``demo`` extra) on 127.0.0.1, the
+bridge keeps its keys in a temporary directory, and on a broker given with ``--broker`` the
+demo's retained topics are removed at the end. Ctrl-C or SIGTERM stops everything, exit 0.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from e27bridge.commands import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from e27bridge.commands.options import add_log_level
 from e27bridge.daemon import eventloop
 
-HELP = "try the bridge: simulated panel + embedded MQTT broker + bridge, with a live view"
+HELP = "try the bridge: simulated panel + MQTT broker + bridge, with a live view"
 
 
 def _broker_address(text: str) -> tuple[str, int]:
@@ -42,7 +43,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--broker",
         type=_broker_address,
         metavar="HOST:PORT",
-        help="use this MQTT broker instead of the embedded one (anonymous access)",
+        help="use this MQTT broker (anonymous access; the demo's retained topics are removed "
+        "when it stops) instead of starting mosquitto, or amqtt when mosquitto is missing",
     )
     parser.add_argument(
         "--profile",
@@ -73,24 +75,19 @@ def _write(line: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from e27bridge.daemon.logging import configure_logging  # noqa: PLC0415 - fast --help
-    from e27bridge.demo import broker as embedded  # noqa: PLC0415
+    from e27bridge.demo import broker  # noqa: PLC0415
     from e27bridge.demo.runner import DemoOptions, run_demo  # noqa: PLC0415
 
-    if args.broker is None and not embedded.available():
-        print(
-            "e27bridge demo: the embedded MQTT broker needs amqtt; install it with\n"
-            f"    {embedded.INSTALL_HINT}\n"
-            "or point the demo at a running broker with --broker HOST:PORT",
-            file=sys.stderr,
-        )
+    if args.broker is None and broker.find_mosquitto() is None and not broker.available():
+        print(f"e27bridge demo: {broker.describe_missing()}", file=sys.stderr)
         return EXIT_USAGE
     configure_logging(args.log_level, "auto")
-    embedded.quiet_logging()
+    broker.quiet_logging()
     options = DemoOptions(
         profile=args.profile,
         time_scale=args.time_scale,
         activity=not args.no_activity,
-        broker=embedded.BrokerAddress(*args.broker) if args.broker else None,
+        broker=broker.BrokerAddress(*args.broker) if args.broker else None,
         duration=args.duration,
     )
     try:

@@ -17,11 +17,12 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiomqtt
 import structlog
 
 from e27bridge.app import Daemon
 from e27bridge.daemon.config import BridgeConfig, Config, MqttConfig, PanelConfig, QueueConfig
-from e27bridge.demo.broker import BrokerAddress, embedded_broker
+from e27bridge.demo.broker import BrokerAddress, clear_retained, demo_broker
 from e27bridge.demo.liveview import follow
 from e27bridge.simulator.config import ActivityConfig, SimulatorConfig, profile_config
 from e27bridge.simulator.runner import Simulator, loopback_config, run_simulator
@@ -44,7 +45,7 @@ class DemoOptions:
     profile: str = "large"
     time_scale: float = 1.0
     activity: bool = True
-    broker: BrokerAddress | None = None  # None: run the embedded broker
+    broker: BrokerAddress | None = None  # None: start mosquitto (or amqtt) for the demo
     duration: float | None = None  # seconds; None: until SIGINT/SIGTERM
 
 
@@ -63,7 +64,7 @@ def simulator_config(options: DemoOptions) -> SimulatorConfig:
 
 
 def bridge_config(
-    sim: Simulator, broker: BrokerAddress, state_dir: Path, *, embedded: bool, time_scale: float
+    sim: Simulator, broker: BrokerAddress, state_dir: Path, *, time_scale: float
 ) -> Config:
     """The daemon configuration a user would write for this panel, plus its credentials.
 
@@ -85,7 +86,7 @@ def bridge_config(
     mqtt = MqttConfig(
         host=broker.host,
         port=broker.port,
-        protocol="3.1.1" if embedded else "auto",
+        protocol=broker.protocol,
         reconnect_min_backoff=0.5,
         reconnect_max_backoff=5.0,
     )
@@ -99,7 +100,19 @@ def bridge_config(
     return Config(mqtt=mqtt, bridge=bridge, queue=queue, panels=[panel])
 
 
-def banner(sim: Simulator, broker: BrokerAddress, config: Config, *, embedded: bool) -> list[str]:
+def demo_topics(config: Config) -> list[str]:
+    """Topic filters covering every retained message the demo's bridge publishes."""
+    homie = f"{config.bridge.homie_prefix}/5"
+    filters = [f"{homie}/{config.bridge.id}/#", f"{config.bridge.base_topic}/#"]
+    for panel in config.panels:
+        filters += [
+            f"{homie}/{panel.id}/#",
+            f"{config.bridge.discovery_prefix}/device/{panel.id}/config",
+        ]
+    return filters
+
+
+def banner(sim: Simulator, broker: BrokerAddress, config: Config) -> list[str]:
     """How to watch and poke the demo, printed once at start."""
     host, port = broker.host, broker.port
     panel_id = config.panels[0].id
@@ -108,11 +121,10 @@ def banner(sim: Simulator, broker: BrokerAddress, config: Config, *, embedded: b
     pin = sim.config.user1_pin()
     sub = f"mosquitto_sub -h {host} -p {port} -v -t"
     pub = f"mosquitto_pub -h {host} -p {port} -t"
-    kind = "embedded amqtt broker" if embedded else "your broker"
     lines = [
         f"e27bridge demo: panel {sim.config.identity.name!r} (MAC {sim.mac}) "
         f"simulated at {sim.host}:{sim.port}",
-        f"MQTT: mqtt://{host}:{port} ({kind})",
+        f"MQTT: mqtt://{host}:{port} ({broker.label})",
         f"Homie panel device: {homie}/{panel_id}   bridge: {homie}/{config.bridge.id}",
         f"Home Assistant discovery: {discovery}/device/{panel_id}/config "
         f"(discovery prefix '{discovery}')",
@@ -138,7 +150,7 @@ async def _broker(options: DemoOptions) -> AsyncIterator[BrokerAddress]:
     if options.broker is not None:
         yield options.broker
         return
-    async with embedded_broker(LOOPBACK) as address:
+    async with demo_broker(LOOPBACK) as address:
         yield address
 
 
@@ -149,19 +161,31 @@ async def run_demo(options: DemoOptions, write: Writer) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    embedded = options.broker is None
     with tempfile.TemporaryDirectory(prefix="e27bridge-demo-") as state_dir:
         async with (
             _broker(options) as broker,
             run_simulator(simulator_config(options)) as sim,
         ):
-            config = bridge_config(
-                sim, broker, Path(state_dir), embedded=embedded, time_scale=options.time_scale
-            )
+            config = bridge_config(sim, broker, Path(state_dir), time_scale=options.time_scale)
             daemon = Daemon(config)
-            for line in banner(sim, broker, config, embedded=embedded):
+            for line in banner(sim, broker, config):
                 write(line)
-            await _serve(daemon, options, stop, write)
+            try:
+                await _serve(daemon, options, stop, write)
+            finally:
+                if options.broker is not None:  # a broker of our own goes away with its data
+                    await _tidy(broker, config, write)
+    write("stopped")
+
+
+async def _tidy(broker: BrokerAddress, config: Config, write: Writer) -> None:
+    """Leave the user's broker as the demo found it: no retained demo topics."""
+    try:
+        cleared = await clear_retained(broker, demo_topics(config))
+    except (aiomqtt.MqttError, OSError) as exc:
+        log.warning("demo_cleanup_failed", broker=f"{broker.host}:{broker.port}", error=str(exc))
+        return
+    write(f"removed the demo's {len(cleared)} retained topics from {broker.host}:{broker.port}")
 
 
 async def _serve(daemon: Daemon, options: DemoOptions, stop: asyncio.Event, write: Writer) -> None:
@@ -191,7 +215,6 @@ async def _serve(daemon: Daemon, options: DemoOptions, stop: asyncio.Event, writ
             async with asyncio.timeout(1.0):
                 await view  # the bus closes when the panels stop
         view.cancel()
-    write("stopped")
 
 
 async def _stop_after(stop: asyncio.Event, duration: float | None) -> None:
