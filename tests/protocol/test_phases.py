@@ -126,9 +126,9 @@ def test_malformed_and_unknown_cleartext_are_events_not_errors() -> None:
     _, panel = pair()
     events = panel.receive(dumps({"api_link": {"pass": 1}}) + dumps({"what": 1}))
     assert events == [LinkRequested(None), Unrecognised({"what": 1})]
-    (hello,) = panel.receive(dumps({"seq": 9, "hello": {"sn": ""}}))
-    assert hello == HelloRequested(9, None)
-    panel.refuse_hello(11006)
+    events = panel.receive(dumps({"seq": 9, "hello": {"sn": ""}}) + dumps({"x": 1}))
+    assert events == [HelloRequested(9, None), Unrecognised({"x": 1})]  # nothing due
+    assert panel.phase is Phase.CLEARTEXT
     assert panel.receive(b"{" * 10000) == [Overflowed()]
 
 

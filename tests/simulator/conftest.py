@@ -1,7 +1,7 @@
 """Helpers for the simulator's server tests: a minimal real-TCP client and a stand-in panel.
 
-``MiniClient`` speaks the wire protocol with the protocol core only (banner, api_link,
-hello, framed requests), so server tests exercise real sockets and real AES. ``EchoPanel``
+``MiniClient`` speaks the wire protocol through the protocol core's phase machine (banner,
+api_link, hello, framed requests), so server tests exercise real sockets and real AES. ``EchoPanel``
 is a tiny stand-in for ``SimulatedPanel`` that keeps server tests independent of panel
 behaviour; tests that need real behaviour use the runner with the real panel.
 """
@@ -19,32 +19,21 @@ from typing import Any
 
 import pytest
 
-from e27bridge.protocol.cleartext import JsonObjectReader
-from e27bridge.protocol.discovery import banner_nonce
-from e27bridge.protocol.envelope import (
-    CLIENT_ADDRESS,
-    PANEL_ADDRESS,
-    Envelope,
-    EnvelopeCounter,
-    decode_envelope,
-    encode_envelope_frame,
-)
-from e27bridge.protocol.framing import Deframer, Frame
-from e27bridge.protocol.hello import (
-    HelloAccepted,
-    HelloOutcome,
-    build_hello_request,
-    classify_hello_reply,
-    find_hello_reply,
-)
+from e27bridge.protocol.hello import HelloAccepted, HelloOutcome
 from e27bridge.protocol.identity import ClientIdentity, LinkKeys
-from e27bridge.protocol.linking import (
-    LinkOutcome,
-    LinkReplyReader,
-    build_link_request,
-    derive_link_proof,
-)
+from e27bridge.protocol.linking import LinkOutcome
 from e27bridge.protocol.messages import PanelRequest, SeqAllocator, encode_request
+from e27bridge.protocol.phases import (
+    Connection,
+    Dropped,
+    Event,
+    FramingProblem,
+    HelloReplied,
+    LinkReplied,
+    Received,
+    Role,
+    Unrecognised,
+)
 from e27bridge.simulator.faults import FaultState
 from e27bridge.simulator.server import PanelServer, ServerSettings
 
@@ -54,18 +43,16 @@ TIMEOUT = 3.0
 
 
 class MiniClient:
-    """One TCP connection to the simulator, driven step by step by a test."""
+    """One TCP connection to the simulator, driven step by step by a test through the
+    protocol core's phase machine (``phases.Connection``, client role)."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
-        self.nonce: str | None = None
-        self.cleartext = JsonObjectReader()
-        self.pending_objects: list[dict[str, Any]] = []
-        self.deframer = Deframer()
+        self.wire = Connection(Role.CLIENT)
+        self.pending_objects: list[dict[str, Any]] = []  # cleartext that was not the banner
         self.key: bytes | None = None
         self.session_id: int | None = None
-        self.counter = EnvelopeCounter()
         self.seqs = SeqAllocator()
         self.inbox: list[dict[str, Any]] = []
         self.seen: list[dict[str, Any]] = []
@@ -101,17 +88,29 @@ class MiniClient:
         except TimeoutError:
             return False
 
+    async def receive(self, timeout: float = TIMEOUT) -> list[Event]:
+        """Read once; cleartext objects and frames are kept, the rest is returned."""
+        rest: list[Event] = []
+        for event in self.wire.receive(await self._read(timeout)):
+            if isinstance(event, Unrecognised):
+                self.pending_objects.append(event.obj)
+            elif isinstance(event, Received):
+                self.envelope_seqs.append(event.envelope.seq)
+                self.inbox.append(json.loads(event.envelope.payload))
+            elif isinstance(event, FramingProblem):
+                self.framing_errors.append(event.error)
+            elif isinstance(event, Dropped):
+                raise event.error
+            else:
+                rest.append(event)
+        return rest
+
     # -- cleartext phase -----------------------------------------------------------------
 
     async def read_banner(self) -> str:
-        while self.nonce is None:
-            for obj in self.cleartext.feed(await self._read(TIMEOUT)):
-                nonce = banner_nonce(obj)
-                if nonce:
-                    self.nonce = nonce
-                else:
-                    self.pending_objects.append(obj)
-        return self.nonce
+        while self.wire.nonce is None:
+            await self.receive()
+        return self.wire.nonce
 
     async def link(
         self,
@@ -121,49 +120,38 @@ class MiniClient:
         timeout: float = TIMEOUT,
     ) -> LinkOutcome | None:
         """``None`` when the panel stays silent (wrong credentials)."""
-        nonce = await self.read_banner()
-        cnonce = secrets.token_hex(20)
-        proof = derive_link_proof(
-            access_code=access_code,
-            passphrase=passphrase,
-            identity=identity,
-            nonce=nonce,
-            cnonce=cnonce,
+        await self.read_banner()
+        self.writer.write(
+            self.wire.start_link(
+                identity,
+                access_code=access_code,
+                passphrase=passphrase,
+                cnonce=secrets.token_hex(20),
+            )
         )
-        self.writer.write(build_link_request(identity, proof, cnonce))
-        reader = LinkReplyReader(proof)
-        rest = self.cleartext.take_remainder()
         try:
-            outcome = reader.feed(rest) if rest else None
-            while outcome is None:
-                outcome = reader.feed(await self._read(timeout))
+            while True:
+                for event in await self.receive(timeout):
+                    if isinstance(event, LinkReplied):
+                        return event.outcome
         except TimeoutError:
             return None
-        return outcome
 
     async def hello(self, identity: ClientIdentity, keys: LinkKeys) -> HelloOutcome:
-        self.writer.write(build_hello_request(identity))
-        objects = list(self.pending_objects)
+        self.writer.write(self.wire.start_hello(identity, keys))
         while True:
-            reply = find_hello_reply(objects)
-            if reply is not None:
-                break
-            objects = self.cleartext.feed(await self._read(TIMEOUT))
-        outcome = classify_hello_reply(reply, keys)
-        if isinstance(outcome, HelloAccepted):
-            self.key = outcome.session_key
-            self.session_id = outcome.session_id
-            rest = self.cleartext.take_remainder()
-            if rest:
-                self._feed_frames(rest)
-        return outcome
+            for event in await self.receive():
+                if not isinstance(event, HelloReplied):
+                    continue
+                if isinstance(event.outcome, HelloAccepted):
+                    self.key = self.wire.session_key
+                    self.session_id = event.outcome.session_id
+                return event.outcome
 
     # -- framed phase --------------------------------------------------------------------
 
     def send_payload(self, payload: bytes) -> None:
-        assert self.key is not None
-        envelope = Envelope(self.counter.next(), CLIENT_ADDRESS, PANEL_ADDRESS, 0, payload)
-        self.writer.write(encode_envelope_frame(self.key, envelope))
+        self.writer.write(self.wire.send(payload))
 
     def send(self, domain: str, command: str | None, args: Any = None) -> int:
         seq = self.seqs.next()
@@ -172,19 +160,9 @@ class MiniClient:
         )
         return seq
 
-    def _feed_frames(self, data: bytes) -> None:
-        assert self.key is not None
-        for event in self.deframer.feed(data):
-            if isinstance(event, Frame):
-                envelope = decode_envelope(self.key, event)
-                self.envelope_seqs.append(envelope.seq)
-                self.inbox.append(json.loads(envelope.payload))
-            else:
-                self.framing_errors.append(event)
-
     async def next_message(self, timeout: float = TIMEOUT) -> dict[str, Any]:
         while not self.inbox:
-            self._feed_frames(await self._read(timeout))
+            await self.receive(timeout)
         return self.inbox.pop(0)
 
     async def wait_reply(self, seq: int, timeout: float = TIMEOUT) -> dict[str, Any]:

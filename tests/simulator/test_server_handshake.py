@@ -22,7 +22,7 @@ async def test_banner_has_fresh_nonce_and_local_time(harness: ServerHarness) -> 
         assert re.fullmatch(r"[0-9a-f]{40}", nonce)
     assert nonces[0] != nonces[1]
     while not first.pending_objects:
-        first.pending_objects += first.cleartext.feed(await first._read(1.0))
+        await first.receive(1.0)
     assert re.fullmatch(r"\d{4}/\d\d/\d\d,\d\d:\d\d:\d\d", first.pending_objects[0]["LOCAL"])
     await first.close()
     await second.close()

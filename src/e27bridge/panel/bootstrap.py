@@ -8,6 +8,7 @@ is a complete, freshly read set of entities.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field, replace
 
 import structlog
@@ -168,3 +169,23 @@ class Bootstrapper:
 
 def _need_definitions(inventory: dict[EntityKind, tuple[int, ...]]) -> bool:
     return any(ids and KINDS[kind].needs_definitions for kind, ids in inventory.items())
+
+
+async def bootstrap_until(
+    bootstrapper: Bootstrapper, ended: asyncio.Event
+) -> BootstrapResult | None:
+    """Run the bootstrap unless the session ends first (then None: the next one starts
+    over); ``BootstrapFailed`` passes through."""
+    bootstrap = asyncio.create_task(bootstrapper.run())
+    lost = asyncio.create_task(ended.wait())
+    try:
+        await asyncio.wait({bootstrap, lost}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        lost.cancel()
+        if not bootstrap.done():
+            bootstrap.cancel()
+    if not bootstrap.done() or bootstrap.cancelled() or ended.is_set():
+        with contextlib.suppress(asyncio.CancelledError, E27Error):
+            await bootstrap
+        return None
+    return bootstrap.result()

@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 
 from e27bridge.panel import command_policy
-from e27bridge.panel.bootstrap import BootstrapFailed, Bootstrapper, BootstrapResult
+from e27bridge.panel.bootstrap import BootstrapFailed, Bootstrapper, bootstrap_until
 from e27bridge.panel.bus import EventBus, Subscription
 from e27bridge.panel.commands import Command, CommandResult
 from e27bridge.panel.eventlog import EventLogFollower
@@ -314,7 +314,13 @@ class PanelOwner:
         self.queue.attach(session.send)
         self._keepalive_task = self._spawn("keepalive", lambda: self._keep_alive(session))
         self._state.set_connection(ConnectionState.CONNECTING, "bootstrapping")
-        result = await self._bootstrap(session, ended)
+        info = replace(self.snapshot.info, host=self._locator.host, port=self._locator.port)
+        try:
+            result = await bootstrap_until(Bootstrapper(self.queue, self.panel_id, info), ended)
+        except BootstrapFailed as exc:
+            self._last_error = f"bootstrap failed: {exc}"
+            await session.close()
+            return
         if result is None:
             return
         self._state.install(result.snapshot)
@@ -330,28 +336,6 @@ class PanelOwner:
             zones=len(self.snapshot.zones),
             areas=len(self.snapshot.areas),
         )
-
-    async def _bootstrap(self, session: Session, ended: asyncio.Event) -> BootstrapResult | None:
-        """Read inventory and state; None when the session ended first or the read failed."""
-        info = replace(self.snapshot.info, host=self._locator.host, port=self._locator.port)
-        bootstrap = asyncio.create_task(Bootstrapper(self.queue, self.panel_id, info).run())
-        lost = asyncio.create_task(ended.wait())
-        try:
-            await asyncio.wait({bootstrap, lost}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            lost.cancel()
-            if not bootstrap.done():
-                bootstrap.cancel()  # the session ended mid-bootstrap: start over
-        if not bootstrap.done() or bootstrap.cancelled() or ended.is_set():
-            with contextlib.suppress(asyncio.CancelledError, E27Error):
-                await bootstrap
-            return None
-        try:
-            return bootstrap.result()
-        except BootstrapFailed as exc:
-            self._last_error = f"bootstrap failed: {exc}"
-            await session.close()
-            return None
 
     def _found(self, found: PanelAnnouncement) -> None:
         """Our panel answered discovery: keep its name, serial and address."""

@@ -72,6 +72,11 @@ def classify_hello_reply(reply: dict[str, Any], link_keys: LinkKeys) -> HelloOut
         return HelloLinkRequired(code, message)
     if code != 0:
         return HelloRejected(code, message)
+    return _session(body, link_keys)
+
+
+def _session(body: dict[str, Any], link_keys: LinkKeys) -> HelloOutcome:
+    """A success code: the session fields, decrypted with the link's ``enc`` key."""
     session_id = _session_id(body.get("session_id"))
     sk, shm = body.get("sk"), body.get("shm")
     missing = tuple(

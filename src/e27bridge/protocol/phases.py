@@ -103,7 +103,8 @@ class LinkRequested:
 
 @dataclass(frozen=True, slots=True)
 class HelloRequested:
-    """``identity`` is None for a malformed ``hello`` (answer it with ``refuse_hello``)."""
+    """An answer is due (``accept_hello``/``refuse_hello``) unless ``identity`` is None: a
+    malformed ``hello`` leaves the connection in cleartext."""
 
     seq: int
     identity: ClientIdentity | None
@@ -258,20 +259,21 @@ class Connection:
                 events.append(LinkRequested(parse_link_request(obj)))
             elif "hello" in obj:
                 events.append(self._hello_request(obj))
-                self._early = objects[index + 1 :]  # after the answer, if still cleartext
-                break
+                if self.phase is Phase.HELLO:
+                    self._early = objects[index + 1 :]  # after the answer, if cleartext
+                    break
             else:
                 events.append(Unrecognised(obj))
         return events
 
     def _hello_request(self, obj: dict[str, Any]) -> HelloRequested:
-        self.phase = Phase.HELLO
         parsed = parse_hello_request(obj)
-        if parsed is None:
+        if parsed is None:  # nothing to answer: cleartext goes on
             seq = obj.get("seq")
             if not isinstance(seq, int) or isinstance(seq, bool):
                 seq = HELLO_SEQ
             return HelloRequested(seq, None)
+        self.phase = Phase.HELLO
         return HelloRequested(*parsed)
 
     # --- client moves -------------------------------------------------------------------

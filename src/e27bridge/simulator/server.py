@@ -24,22 +24,22 @@ from typing import Any, Literal, Protocol, cast
 
 import structlog
 
-from e27bridge.protocol.cleartext import JsonObjectReader, dumps
-from e27bridge.protocol.discovery import build_banner
-from e27bridge.protocol.envelope import (
-    CLIENT_ADDRESS,
-    PANEL_ADDRESS,
-    Envelope,
-    EnvelopeCounter,
-    decode_envelope,
-    encode_envelope_frame,
-)
-from e27bridge.protocol.errors import EnvelopeError, MalformedMessage, PanelErrorCode
-from e27bridge.protocol.framing import Deframer, Frame, FramingError
-from e27bridge.protocol.hello import build_hello_accept, build_hello_error, parse_hello_request
+from e27bridge.protocol.cleartext import dumps
+from e27bridge.protocol.errors import MalformedMessage, PanelErrorCode
 from e27bridge.protocol.identity import LinkKeys
-from e27bridge.protocol.linking import build_link_reply, derive_link_proof, parse_link_request
+from e27bridge.protocol.linking import LinkRequest, derive_link_proof
 from e27bridge.protocol.messages import PanelRequest, parse_request
+from e27bridge.protocol.phases import (
+    Connection,
+    Dropped,
+    Event,
+    FramingProblem,
+    HelloRequested,
+    LinkRequested,
+    Overflowed,
+    Received,
+    Role,
+)
 from e27bridge.simulator.faults import SPLIT_PAUSE, FaultState, bad_crc_frame, garbage, split_points
 from e27bridge.simulator.panel import SessionAuth
 from e27bridge.simulator.stats import ServerStats, SessionStats
@@ -321,10 +321,10 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.peer = "?"
         self.nonce = secrets.token_hex(20)
+        self.wire = Connection(Role.PANEL)  # the phases: banner, link or HELLO, frames
         self.session: _Session | None = None
         self.closed = False
         self.close_reason: str | None = None
-        self._cleartext: JsonObjectReader | None = JsonObjectReader()
         self._idle: asyncio.TimerHandle | None = None
         self._idle_limit: float | None = server.settings.cleartext_timeout
 
@@ -336,7 +336,7 @@ class _Connection(asyncio.Protocol):
         peer = self.transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         self.server.connection_made(self)
-        banner = build_banner(self.nonce, _local_time())
+        banner = self.wire.send_banner(self.nonce, _local_time())
         if self.server.faults.split_banner:
             cut = banner.index(b"}{") + 1
             self.write(banner[:cut])
@@ -349,10 +349,7 @@ class _Connection(asyncio.Protocol):
         if self._idle is not None:
             self._arm_idle()
         try:
-            if self.session is not None:
-                self.session.feed(data)
-            else:
-                self._cleartext_received(data)
+            self._dispatch(self.wire.receive(data))
         except Exception:
             log.exception("sim_connection_failed", peer=self.peer)
             self.abort("simulator_error")
@@ -398,33 +395,27 @@ class _Connection(asyncio.Protocol):
             log.warning("sim_client_not_reading", peer=self.peer)
             self.abort("write_buffer_full")
 
-    def _cleartext_received(self, data: bytes) -> None:
+    def _dispatch(self, events: list[Event]) -> None:
         """Serve ``api_link`` and ``hello``; after a session starts the rest is framed."""
-        reader = self._cleartext
-        if reader is None:
-            return
-        for obj in reader.feed(data):
-            if "api_link" in obj:
-                self._api_link(obj)
-            elif "hello" in obj:
-                self._hello(obj)
+        stats = self.server.stats
+        for event in events:
+            if self.closed:
+                return
+            if isinstance(event, Received | Dropped | FramingProblem):
                 if self.session is not None:
-                    self._cleartext = None
-                    self._idle_limit = self.server.settings.idle_timeout or None
-                    self._arm_idle()
-                    remainder = reader.take_remainder()
-                    if remainder:
-                        self.session.feed(remainder)
-                    return
+                    self.session.on_frame(event)
+            elif isinstance(event, LinkRequested):
+                self._api_link(event.request)
+            elif isinstance(event, HelloRequested):
+                self._hello(event)
+            elif isinstance(event, Overflowed):
+                stats.protocol_errors["cleartext_overflow"] += 1
+                self.abort("cleartext_overflow")
             else:
-                self.server.stats.protocol_errors["cleartext_unknown"] += 1
-        if reader.overflowed:
-            self.server.stats.protocol_errors["cleartext_overflow"] += 1
-            self.abort("cleartext_overflow")
+                stats.protocol_errors["cleartext_unknown"] += 1
 
-    def _api_link(self, obj: dict[str, Any]) -> None:
+    def _api_link(self, request: LinkRequest | None) -> None:
         server, stats = self.server, self.server.stats
-        request = parse_link_request(obj)
         if request is None:
             stats.links_refused["malformed"] += 1
             stats.protocol_errors["malformed_api_link"] += 1
@@ -456,74 +447,75 @@ class _Connection(asyncio.Protocol):
             body = {"enc": keys.enc, "hmac": keys.hmac, "error_code": 0}
             log.info("sim_link_made", peer=self.peer, sn=request.identity.sn)
             server.after_change()
-        self.write(build_link_reply(proof.tempkey_hex, body))
+        self.write(self.wire.reply_link(proof.tempkey_hex, body))
 
-    def _hello(self, obj: dict[str, Any]) -> None:
+    def _hello(self, event: HelloRequested) -> None:
+        if event.identity is None:
+            self.server.stats.protocol_errors["malformed_hello"] += 1
+            return
+        refusal = self._hello_refusal(event.identity.sn, event.seq)
+        if refusal is not None:
+            reason, code, message, seq = refusal
+            self.server.stats.sessions_refused[reason] += 1
+            log.info("sim_hello_refused", peer=self.peer, sn=event.identity.sn, reason=reason)
+            self.write(self.wire.refuse_hello(code, message, seq))
+        else:
+            self._open_session(event.identity.sn, event.seq)
+        self._dispatch(self.wire.take_pending())  # what came after the HELLO
+
+    def _hello_refusal(self, sn: str, seq: int) -> tuple[str, int, str | None, int | None] | None:
+        """Why this HELLO gets no session (stats reason, code, message, seq), or None."""
         server, stats, faults = self.server, self.server.stats, self.server.faults
-        parsed = parse_hello_request(obj)
-        if parsed is None:
-            stats.protocol_errors["malformed_hello"] += 1
-            return None
-        seq, identity = parsed
-        sn = identity.sn
-
-        def refuse(reason: str, reply: bytes) -> None:
-            stats.sessions_refused[reason] += 1
-            log.info("sim_hello_refused", peer=self.peer, sn=sn, reason=reason)
-            self.write(reply)
-
         if faults.hello_refusal == "no_session":
             stats.faults_injected["hello_no_session"] += 1
-            return refuse("fault_no_session", build_hello_error(0, seq=seq))
+            return "fault_no_session", 0, None, seq
         if faults.hello_refusal == "rejected":
             stats.faults_injected["hello_rejected"] += 1
-            return refuse(
-                "fault_rejected", build_hello_error(faults.hello_refusal_code, "rejected", seq)
-            )
+            return "fault_rejected", faults.hello_refusal_code, "rejected", seq
         if faults.link_revoked:
             stats.faults_injected["link_revoked"] += 1
-        keys = None if faults.link_revoked else server.links.get(sn)
-        if keys is None:
-            return refuse(
-                "invalid_id", build_hello_error(int(PanelErrorCode.INVALID_ID), "invalid_id")
-            )
+        if faults.link_revoked or server.links.get(sn) is None:
+            return "invalid_id", int(PanelErrorCode.INVALID_ID), "invalid_id", None
         existing = server.live_session(sn)
         if existing is not None:
             if server.session_policy == "refuse":
-                return refuse("duplicate_sn", build_hello_error(0, seq=seq))
+                return "duplicate_sn", 0, None, seq
             existing.conn.abort("replaced")
             existing.closed("replaced")
         if server.live_sessions >= server.settings.max_sessions:
-            return refuse("max_sessions", build_hello_error(0, seq=seq))
+            return "max_sessions", 0, None, seq
+        return None
+
+    def _open_session(self, sn: str, seq: int) -> None:
+        server = self.server
+        keys = server.links.get(sn)
+        assert keys is not None
         session_id = secrets.randbits(32) or 1
-        session_key = secrets.token_bytes(16)
-        session = _Session(self, sn, SessionAuth(session_id=session_id), session_key)
+        session = _Session(self, sn, SessionAuth(session_id=session_id))
         self.session = session
         server.session_opened(session)
         self.write(
-            build_hello_accept(
+            self.wire.accept_hello(
                 seq=seq,
                 link_keys=keys,
                 session_id=session_id,
-                session_key=session_key,
+                session_key=secrets.token_bytes(16),
                 session_hmac=secrets.token_bytes(32),
             )
         )
+        self._idle_limit = server.settings.idle_timeout or None
+        self._arm_idle()
         log.info("sim_session_opened", peer=self.peer, sn=sn, session_id=session_id)
-        return None
 
 
 class _Session:
     """The framed phase of one connection: its own key, counters and worker."""
 
-    def __init__(self, conn: _Connection, sn: str, auth: SessionAuth, key: bytes) -> None:
+    def __init__(self, conn: _Connection, sn: str, auth: SessionAuth) -> None:
         self.conn = conn
         self.server = conn.server
         self.sn = sn
         self.auth = auth
-        self.key = key
-        self.counter = EnvelopeCounter()
-        self._deframer = Deframer()
         self.stats: SessionStats = self.server.stats.open_session(auth.session_id, sn)
         self.requests_seen = 0
         self._queue: asyncio.Queue[PanelRequest] = asyncio.Queue()
@@ -548,32 +540,22 @@ class _Session:
 
     # -- inbound ---------------------------------------------------------------------------
 
-    def feed(self, data: bytes) -> None:
+    def on_frame(self, event: Received | Dropped | FramingProblem) -> None:
+        """One event of the framed phase (the connection's phase machine decoded it)."""
         stats = self.server.stats
-        for event in self._deframer.feed(data):
-            if isinstance(event, FramingError):
-                stats.protocol_errors[event.kind.value] += 1
-                continue
-            request = self._decode(event)
-            if request is not None:
-                self._received(request)
-            if self.conn.closed:
-                return
-
-    def _decode(self, frame: Frame) -> PanelRequest | None:
-        stats = self.server.stats
-        try:
-            envelope = decode_envelope(self.key, frame)
-        except EnvelopeError:
+        if isinstance(event, FramingProblem):
+            stats.protocol_errors[event.error.kind.value] += 1
+        elif isinstance(event, Dropped):
             stats.protocol_errors["bad_envelope"] += 1
             self._protocol_error("bad_envelope")
-            return None
-        try:
-            return parse_request(envelope.payload)
-        except MalformedMessage:
-            stats.protocol_errors["malformed_json"] += 1
-            self._protocol_error("malformed_json")
-            return None
+        else:
+            try:
+                request = parse_request(event.envelope.payload)
+            except MalformedMessage:
+                stats.protocol_errors["malformed_json"] += 1
+                self._protocol_error("malformed_json")
+                return
+            self._received(request)
 
     def _protocol_error(self, kind: str) -> None:
         log.info("sim_protocol_error", sn=self.sn, kind=kind)
@@ -657,8 +639,7 @@ class _Session:
     def send_payload(self, payload: bytes) -> None:
         if self.conn.closed:
             return
-        envelope = Envelope(self.counter.next(), PANEL_ADDRESS, CLIENT_ADDRESS, 0, payload)
-        frame = encode_envelope_frame(self.key, envelope)
+        frame = self.conn.wire.send(payload)
         if self._out is None and not self.server.faults.disturbs_writes:
             self.conn.write(frame)
             return
@@ -678,7 +659,7 @@ class _Session:
                 self.conn.write(garbage(rng))
             if faults.roll(rng, faults.bad_crc_probability):
                 stats.faults_injected["bad_crc"] += 1
-                self.conn.write(bad_crc_frame(self.key))
+                self.conn.write(bad_crc_frame(self.conn.wire.session_key))
             if faults.split_frames:
                 stats.faults_injected["split_frame"] += 1
                 for piece in split_points(frame, rng):
