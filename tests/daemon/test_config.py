@@ -18,10 +18,10 @@ from e27bridge.daemon.config import (
     PanelConfig,
     QueueConfig,
     TlsConfig,
-    _EnvShape,
     default_config_path,
     load_config,
 )
+from e27bridge.daemon.config.loading import _EnvShape
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "example.toml"
 MAC = "00:11:22:33:44:aa"
