@@ -8,6 +8,7 @@ import json
 import re
 import shlex
 import signal
+import socket
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -423,3 +424,41 @@ def test_a_mistyped_key_gets_the_nearest_known_key(tmp_path: Path) -> None:
     result = cli("check-config", "--config", str(config))
     assert result.returncode == 2
     assert "mqtt.keepalve: unknown key `keepalve`; did you mean `keepalive`?" in result.stderr
+
+
+def test_link_host_for_a_configured_panel_names_it_and_prints_no_snippet(
+    panel: Panel, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[bridge]\nstate_dir = "{state}"\n\n[[panels]]\nid = "home"\nmac = "{panel.mac}"\n',
+        encoding="utf-8",
+    )
+    result = cli(
+        "link",
+        "--config",
+        str(config),
+        *panel_args(panel),
+        "--stdin",
+        stdin=f"{ACCESS_CODE}\n{PASSPHRASE}\n",
+    )
+    assert result.returncode == 0, panel.explain(result)
+    assert "linked home;" in result.stdout
+    assert "[[panels]]" not in result.stdout
+
+
+def test_run_with_the_metrics_port_taken_exits_1_and_names_it(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[bridge]\nstate_dir = "{tmp_path / "state"}"\n\n'
+            f'[metrics]\nlisten = "127.0.0.1:{port}"\n',
+            encoding="utf-8",
+        )
+        result = cli("run", "--config", str(config))
+    assert result.returncode == 1
+    assert f"metrics: cannot listen on 127.0.0.1:{port}" in result.stderr

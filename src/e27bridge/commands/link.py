@@ -15,7 +15,7 @@ import asyncio
 import getpass
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -110,8 +110,9 @@ def run(args: argparse.Namespace) -> int:
             print("every configured panel is linked already; name one with --panel ID to relink")
             return EXIT_OK
         secrets = _secret_source(args)
+        configured = {p.mac: p.id for p in config.panels} if config else {}
         for target in targets:
-            _link_one(args, store, target, secrets)
+            _link_one(args, store, target, secrets, configured)
     except ConfigError as exc:
         print(f"e27bridge link: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -204,9 +205,16 @@ def _secrets(args: argparse.Namespace, target: Target, lines: Iterator[str]) -> 
 
 
 def _link_one(
-    args: argparse.Namespace, store: KeyStore, target: Target, lines: Iterator[str]
+    args: argparse.Namespace,
+    store: KeyStore,
+    target: Target,
+    lines: Iterator[str],
+    configured: Mapping[str, str],
 ) -> None:
     target = asyncio.run(_locate(target))
+    assert target.mac is not None
+    if target.panel_id is None and target.mac in configured:  # found by --host or discovery
+        target = replace(target, panel_id=configured[target.mac])
     assert target.mac is not None and target.host is not None and target.port is not None
     access_code, passphrase = _secrets(args, target, lines)  # outside the loop: Ctrl-C is 130
     identity = store.load_or_create_identity()
