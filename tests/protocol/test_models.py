@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from e27bridge.protocol import models
+from e27bridge.protocol import models, paging
 from e27bridge.protocol.errors import MalformedMessage
 
 
@@ -64,14 +64,14 @@ def test_zone_status_from_secure_state_and_flags() -> None:
 
 
 def test_paged_transfer_refuses_bad_blocks() -> None:
-    transfer = models.PagedTransfer("zone")
+    transfer = paging.PagedTransfer("zone")
     with pytest.raises(MalformedMessage):
         transfer.add({"block_id": 3, "block_count": 2, "zones": [1]})
     with pytest.raises(MalformedMessage):
         transfer.add({"block_id": 1, "block_count": 1, "zones": [0]})
     with pytest.raises(MalformedMessage):
         transfer.add({"block_id": 1, "zones": [1]})
-    empty = models.PagedTransfer("zone")
+    empty = paging.PagedTransfer("zone")
     empty.add({"block_id": 0, "block_count": 0})
     assert empty.done
     assert empty.ids() == ()

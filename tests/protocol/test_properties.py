@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from e27bridge.protocol import models
+from e27bridge.protocol import models, paging
 from e27bridge.protocol.cleartext import JsonObjectReader, dumps
 from e27bridge.protocol.discovery import parse_reply
 from e27bridge.protocol.envelope import Envelope, decode_envelope, encode_envelope_frame
@@ -311,7 +311,7 @@ def test_deframer_events_do_not_depend_on_chunking(data: bytes, cuts: list[int])
 
 
 MODEL_PARSERS: list[Callable[[dict[str, Any]], object]] = [
-    models.parse_table_info,
+    paging.parse_table_info,
     models.parse_area_status,
     models.parse_zone_status,
     models.parse_output_status,
@@ -323,8 +323,8 @@ MODEL_PARSERS: list[Callable[[dict[str, Any]], object]] = [
     models.parse_log_list,
     models.parse_log_index,
     lambda body: models.parse_attribs("zone", body),
-    lambda body: models.parse_page(body, "zones"),
-    lambda body: models.PagedTransfer("area", 32).add(body),
+    lambda body: paging.parse_page(body, "zones"),
+    lambda body: paging.PagedTransfer("area", 32).add(body),
     lambda body: models.decode_zone_bulk(body.get("status")),
     lambda body: models.decode_output_bulk(body.get("status")),
 ]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from e27bridge.protocol import cleartext, discovery, envelope, framing, models, requests
+from e27bridge.protocol import cleartext, discovery, envelope, framing, models, paging, requests
 from e27bridge.protocol.cleartext import JsonObjectReader, dumps
 from e27bridge.protocol.correlator import Correlator, EndReason
 from e27bridge.protocol.crc import crc16
@@ -1025,7 +1025,7 @@ def check_area_ready(inputs: dict[str, Any], expected: dict[str, Any]) -> None:
 @check("paged_configured_merge")
 def check_paged_merge(inputs: dict[str, Any], expected: dict[str, Any]) -> None:
     zone_blocks = inputs["zone_blocks"]
-    zones = models.PagedTransfer("zone")
+    zones = paging.PagedTransfer("zone")
     for block_id, ids in enumerate(zone_blocks, start=1):
         assert zones.next_block() == block_id
         zones.add({"block_id": block_id, "block_count": len(zone_blocks), "zones": ids})
@@ -1035,14 +1035,14 @@ def check_paged_merge(inputs: dict[str, Any], expected: dict[str, Any]) -> None:
     assert zones.block_count == expected["zone_merged"]["block_count"]
     # Areas: the reference's block-relative heuristic (informative; ours follows it here).
     area_blocks = inputs["area_blocks"]
-    areas = models.PagedTransfer("area", table_elements=inputs["area_table_elements"])
+    areas = paging.PagedTransfer("area", table_elements=inputs["area_table_elements"])
     for block_id, ids in enumerate(area_blocks, start=1):
         areas.add({"block_id": block_id, "block_count": len(area_blocks), "areas": ids})
     assert areas.done
     assert list(areas.ids()) == expected["area_merged"]["areas"]
     assert areas.block_count == expected["area_merged"]["block_count"]
     # Numeric-string block fields are accepted (§17); a changed block_count is refused.
-    strings = models.PagedTransfer("zone")
+    strings = paging.PagedTransfer("zone")
     strings.add({"block_id": "1", "block_count": "2", "zones": [1]})
     with pytest.raises(MalformedMessage):
         strings.add({"block_id": 2, "block_count": 3, "zones": [2]})

@@ -18,7 +18,7 @@ from e27bridge.panel.kinds.base import Found
 from e27bridge.panel.queue import Priority, QueueResult, RequestQueue
 from e27bridge.panel.reducer import Reduction, apply_message
 from e27bridge.panel.state import EntityKind, PanelInfo, PanelSnapshot
-from e27bridge.protocol import models, requests
+from e27bridge.protocol import models, paging, requests
 from e27bridge.protocol.errors import E27Error, MalformedMessage, PanelErrorCode
 
 log = structlog.get_logger("e27bridge.bootstrap")
@@ -110,15 +110,15 @@ class Bootstrapper:
             firmware=version.firmware,
         )
 
-    async def _table(self, kind: EntityKind) -> models.TableInfo | None:
+    async def _table(self, kind: EntityKind) -> paging.TableInfo | None:
         result = await self._ask(requests.table_info(kind.value))
-        return models.parse_table_info(result.reply.body) if result.ok and result.reply else None
+        return paging.parse_table_info(result.reply.body) if result.ok and result.reply else None
 
     async def _configured(
-        self, kind: EntityKind, table: models.TableInfo | None
+        self, kind: EntityKind, table: paging.TableInfo | None
     ) -> tuple[int, ...]:
         domain = kind.value
-        transfer = models.PagedTransfer(domain, table.table_elements if table else None)
+        transfer = paging.PagedTransfer(domain, table.table_elements if table else None)
         while (block := transfer.next_block()) is not None:
             result = await self._ask(requests.get_configured(domain, block))
             if not result.ok or result.reply is None:
@@ -140,7 +140,7 @@ class Bootstrapper:
             if not result.ok or result.reply is None:
                 break
             try:
-                page = models.parse_page(result.reply.body, "definitions")
+                page = paging.parse_page(result.reply.body, "definitions")
             except MalformedMessage:
                 break
             count = page.block_count
