@@ -199,8 +199,8 @@ async def test_a_bug_in_the_queue_worker_gives_one_result_and_the_worker_restart
 ) -> None:
     async with simulator() as sim:
         supervisor = Supervisor(FAST_SUPERVISOR)
-        template = await linked_owner(sim)
-        owner = PanelOwner(template.settings, IDENTITY, template._link_keys, supervisor=supervisor)
+        template = await link_to(sim)
+        owner = PanelOwner(template.settings, IDENTITY, template.keys, supervisor=supervisor)
         async with running(owner):
             encode = session_module.encode_request
             calls = 0

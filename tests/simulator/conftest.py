@@ -70,7 +70,7 @@ class MiniClient:
         with contextlib.suppress(Exception):
             await self.writer.wait_closed()
 
-    async def _read(self, timeout: float) -> bytes:
+    async def read_chunk(self, timeout: float) -> bytes:
         data = await asyncio.wait_for(self.reader.read(65536), timeout)
         if not data:
             raise ConnectionResetError("server closed")
@@ -91,7 +91,7 @@ class MiniClient:
     async def receive(self, timeout: float = TIMEOUT) -> list[Event]:
         """Read once; cleartext objects and frames are kept, the rest is returned."""
         rest: list[Event] = []
-        for event in self.wire.receive(await self._read(timeout)):
+        for event in self.wire.receive(await self.read_chunk(timeout)):
             if isinstance(event, Unrecognised):
                 self.pending_objects.append(event.obj)
             elif isinstance(event, Received):

@@ -31,9 +31,9 @@ async def test_banner_has_fresh_nonce_and_local_time(harness: ServerHarness) -> 
 async def test_split_banner_arrives_as_two_writes(harness: ServerHarness) -> None:
     harness.server.faults.split_banner = True
     client = await harness.client()
-    first = await client._read(1.0)
+    first = await client.read_chunk(1.0)
     assert first.endswith(b"}") and b"nonce" in first and b"LOCAL" not in first
-    assert b"LOCAL" in await client._read(1.0)
+    assert b"LOCAL" in await client.read_chunk(1.0)
     await client.close()
 
 
