@@ -16,6 +16,7 @@ from e27bridge.protocol.hello import (
     build_hello_accept,
     build_hello_error,
     classify_hello_reply,
+    find_hello_reply,
     parse_hello_request,
 )
 from e27bridge.protocol.identity import ClientIdentity, LinkKeys
@@ -117,6 +118,12 @@ def test_panel_side_accept_and_error_round_trip() -> None:
     assert refused == {"hello": {"seq": 110, "error_code": 11006, "error_message": "invalid_id"}}
     assert classify_hello_reply(refused, LINK) == HelloLinkRequired(11006, "invalid_id")
     assert json.loads(build_hello_error(11036)) == {"hello": {"error_code": 11036}}
+
+
+def test_find_hello_reply_skips_banner_objects() -> None:
+    objects = [{"ELKWC2017": "Hello", "nonce": "x"}, {"LOCAL": "t"}, hello(error_code=0)]
+    assert find_hello_reply(objects) == objects[2]
+    assert find_hello_reply(objects[:2]) is None
 
 
 @pytest.mark.parametrize(

@@ -100,6 +100,11 @@ def _session(body: dict[str, Any], link_keys: LinkKeys) -> HelloOutcome:
     return HelloAccepted(session_id, session_key, session_hmac)
 
 
+def find_hello_reply(objects: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Banner objects may come first and share a read with the reply; skip them."""
+    return next((obj for obj in objects if "hello" in obj), None)
+
+
 def parse_hello_request(obj: dict[str, Any]) -> tuple[int, ClientIdentity] | None:
     """Panel side: ``(seq, identity)`` of a ``hello`` request."""
     body = obj.get("hello")
