@@ -408,6 +408,19 @@ async def test_troubles_become_alerts_and_clear(broker: Broker) -> None:
         await r.listener.wait_topic(f"{H}/$alert/ac-fail", b"", start=mark)
 
 
+async def test_an_internal_error_is_an_alert_until_cleared(broker: Broker) -> None:
+    async with rig(broker) as r:
+        mark = r.listener.mark()
+        summary = "internal error in engine:home: TypeError: x (1x)"
+        health = replace(r.panel.snapshot.health, internal_error=summary)
+        r.panel.update(replace(r.panel.snapshot, health=health))
+        alert = await r.listener.wait_topic(f"{H}/$alert/internal-error", start=mark)
+        assert alert.payload == summary.encode()
+        health = replace(r.panel.snapshot.health, internal_error=None)
+        r.panel.update(replace(r.panel.snapshot, health=health))
+        await r.listener.wait_topic(f"{H}/$alert/internal-error", b"", start=mark)
+
+
 async def test_event_stream(broker: Broker) -> None:
     async with rig(broker) as r:
         mark = r.listener.mark()
