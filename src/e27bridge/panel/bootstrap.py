@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import structlog
 
@@ -78,25 +79,31 @@ class Bootstrapper:
         found = Found(await self._zone_definitions() if _need_definitions(inventory) else ())
         reduction = Reduction(PanelSnapshot(self._panel_id, info))
         for kind, ids in inventory.items():
-            entities = {}
-            for entity_id in ids:
-                attribs = await self._attribs(kind.value, entity_id)
-                entity = None if attribs is None else KINDS[kind].build(attribs, found)
-                if entity is not None:
-                    entities[entity_id] = entity
+            entities = await self._entities(kind, ids, found)
             reduction.snapshot = reduction.snapshot.with_entities(kind, entities)
         for spec in status_plan(reduction.snapshot):
             await self._apply(reduction, spec)
-        csms = {
-            k.value: t.table_csm
-            for k, t in tables.items()
-            if t is not None and t.table_csm is not None
-        }
-        log_index = await self._ask(requests.log_index())
-        newest = None
-        if log_index.ok and log_index.reply is not None:
-            newest = models.parse_log_index(log_index.reply.body).newest
-        return BootstrapResult(reduction.snapshot, csms, self.requests, newest)
+        csms = {k.value: t.table_csm for k, t in tables.items() if t and t.table_csm is not None}
+        return BootstrapResult(reduction.snapshot, csms, self.requests, await self._log_newest())
+
+    async def _entities(
+        self, kind: EntityKind, ids: tuple[int, ...], found: Found
+    ) -> dict[int, Any]:
+        """Each configured id's attributes, built into the kind's entity (None: not exposed)."""
+        entities = {}
+        for entity_id in ids:
+            attribs = await self._attribs(kind.value, entity_id)
+            entity = None if attribs is None else KINDS[kind].build(attribs, found)
+            if entity is not None:
+                entities[entity_id] = entity
+        return entities
+
+    async def _log_newest(self) -> int | None:
+        """Where the event log stands: entries up to here are history, never replayed."""
+        result = await self._ask(requests.log_index())
+        if not result.ok or result.reply is None:
+            return None
+        return models.parse_log_index(result.reply.body).newest
 
     async def _version(self) -> PanelInfo:
         result = await self._ask(requests.version_info())
