@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -30,20 +31,22 @@ FAST = ("--time-scale", "20")
 
 @contextlib.asynccontextmanager
 async def demo(*args: str) -> AsyncIterator[asyncio.subprocess.Process]:
-    proc = await asyncio.create_subprocess_exec(
-        str(SCRIPT),
-        "demo",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=clean_env(),
-    )
-    try:
-        yield proc
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+    # The demo keeps its memory under $XDG_STATE_HOME unless --state-dir says otherwise.
+    with tempfile.TemporaryDirectory(prefix="e27-demo-test-") as state_home:
+        proc = await asyncio.create_subprocess_exec(
+            str(SCRIPT),
+            "demo",
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=clean_env(XDG_STATE_HOME=state_home),
+        )
+        try:
+            yield proc
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
 
 
 def broker_of(line: str) -> tuple[str, int]:
@@ -153,6 +156,28 @@ async def test_demo_against_a_given_broker_stops_after_duration(mosquitto: int) 
     assert tree == {"home/porch/light": b"on"}  # the user's own retained topic stays
 
 
+async def test_a_restarted_demo_keeps_its_link_and_panel_memory(
+    mosquitto: int, tmp_path: Path
+) -> None:
+    state_dir = tmp_path / "demo-state"
+    args = ("--broker", f"127.0.0.1:{mosquitto}", "--profile", "small", "--no-activity")
+    link_file = state_dir / "bridge" / "links" / "0050C2E27001.json"
+    keys: list[bytes] = []
+    async with aiomqtt.Client("127.0.0.1", mosquitto, identifier="demo-test") as client:
+        state = f"homie/5/{PANEL}/$state"
+        await client.subscribe(state, qos=1)
+        for _ in range(2):
+            async with demo(*args, "--duration", "4", "--state-dir", str(state_dir), *FAST) as p:
+                await wait_for_state(client, {state: "ready"}, timeout=20)
+                assert await asyncio.wait_for(p.wait(), 10) == 0
+            await wait_for_state(client, {state: "disconnected"}, timeout=5)
+            keys.append(link_file.read_bytes())
+    assert keys[0] == keys[1]  # the second demo used the stored keys: no new link
+    panel = json.loads((state_dir / "panel.json").read_text())
+    assert len(panel["links"]) == 1  # the simulated panel remembered the bridge
+    assert (state_dir / "panel.json").stat().st_mode & 0o077 == 0
+
+
 HIDE_MOSQUITTO = "import e27bridge.demo.broker as b; b.find_mosquitto = lambda: None\n"
 HIDE_AMQTT = "import sys; sys.modules['amqtt'] = None; sys.modules['amqtt.broker'] = None\n"
 
@@ -160,14 +185,15 @@ HIDE_AMQTT = "import sys; sys.modules['amqtt'] = None; sys.modules['amqtt.broker
 def demo_with(hide: str, *args: str) -> subprocess.CompletedProcess[str]:
     """The demo in a Python that cannot find mosquitto (and maybe not amqtt either)."""
     script = f"{hide}from e27bridge.cli import main\nraise SystemExit(main(['demo', *{args!r}]))"
-    return subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=clean_env(),
-        check=False,
-    )
+    with tempfile.TemporaryDirectory(prefix="e27-demo-test-") as state_home:
+        return subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=clean_env(XDG_STATE_HOME=state_home),
+            check=False,
+        )
 
 
 def test_demo_without_mosquitto_falls_back_to_amqtt_and_says_so() -> None:

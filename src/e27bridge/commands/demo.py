@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from e27bridge.commands import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from e27bridge.commands.options import add_log_level
@@ -65,6 +66,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--duration", type=_positive, metavar="S", help="stop by itself after S seconds"
     )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        metavar="DIR",
+        help="keep the demo's link keys and panel memory here, so a restarted demo keeps its "
+        "link (default: $XDG_STATE_HOME/e27bridge-demo, i.e. ~/.local/state/e27bridge-demo)",
+    )
     add_log_level(parser, "WARNING", "bridge log level on stderr (the live view is on stdout)")
     eventloop.add_loop_argument(parser)
 
@@ -89,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         activity=not args.no_activity,
         broker=broker.BrokerAddress(*args.broker) if args.broker else None,
         duration=args.duration,
+        state_dir=args.state_dir,
     )
     try:
         eventloop.run(run_demo(options, _write), args.loop)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 import signal
-import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +47,22 @@ class DemoOptions:
     activity: bool = True
     broker: BrokerAddress | None = None  # None: start mosquitto (or amqtt) for the demo
     duration: float | None = None  # seconds; None: until SIGINT/SIGTERM
+    state_dir: Path | None = None  # the demo's memory; None: default_state_dir()
+
+
+def default_state_dir() -> Path:
+    """``$XDG_STATE_HOME/e27bridge-demo`` (``~/.local/state/e27bridge-demo``)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "e27bridge-demo"
+
+
+def prepare_state_dir(path: Path) -> tuple[Path, Path]:
+    """(the bridge's state directory, the simulated panel's state file), both under ``path``
+    (0700): a restarted demo keeps the link and the panel's state (ADR-0210)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    bridge = path / "bridge"
+    bridge.mkdir(mode=0o700, exist_ok=True)
+    return bridge, path / "panel.json"
 
 
 def simulator_config(options: DemoOptions) -> SimulatorConfig:
@@ -118,7 +134,7 @@ def banner(sim: Simulator, broker: BrokerAddress, config: Config) -> list[str]:
     panel_id = config.panels[0].id
     homie = f"{config.bridge.homie_prefix}/5"
     discovery = config.bridge.discovery_prefix
-    pin = sim.config.user1_pin()
+    pin = sim.describe()["user_pin"]
     sub = f"mosquitto_sub -h {host} -p {port} -v -t"
     pub = f"mosquitto_pub -h {host} -p {port} -t"
     lines = [
@@ -161,20 +177,21 @@ async def run_demo(options: DemoOptions, write: Writer) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    with tempfile.TemporaryDirectory(prefix="e27bridge-demo-") as state_dir:
-        async with (
-            _broker(options) as broker,
-            run_simulator(simulator_config(options)) as sim,
-        ):
-            config = bridge_config(sim, broker, Path(state_dir), time_scale=options.time_scale)
-            daemon = Daemon(config)
-            for line in banner(sim, broker, config):
-                write(line)
-            try:
-                await _serve(daemon, options, stop, write)
-            finally:
-                if options.broker is not None:  # a broker of our own goes away with its data
-                    await _tidy(broker, config, write)
+    state_dir, panel_state = prepare_state_dir(options.state_dir or default_state_dir())
+    async with (
+        _broker(options) as broker,
+        run_simulator(simulator_config(options), state_file=panel_state) as sim,
+    ):
+        config = bridge_config(sim, broker, state_dir, time_scale=options.time_scale)
+        daemon = Daemon(config)
+        for line in banner(sim, broker, config):
+            write(line)
+        write(f"State (link keys, panel memory): {state_dir.parent}")
+        try:
+            await _serve(daemon, options, stop, write)
+        finally:
+            if options.broker is not None:  # a broker of our own goes away with its data
+                await _tidy(broker, config, write)
     write("stopped")
 
 

@@ -249,6 +249,20 @@ class Timings:
         return seconds / self.time_scale
 
 
+PAGED_COMMANDS: tuple[str, ...] = (
+    "area.get_configured",
+    "zone.get_configured",
+    "zone.get_defs",
+    "output.get_configured",
+    "output.get_all_outputs_status",
+    "light.get_configured",
+    "lock.get_configured",
+    "tstat.get_configured",
+    "barrier.get_configured",
+    "keypad.get_configured",
+    "user.get_configured",
+    "rule.get_rules",
+)
 SessionPolicy = Literal["refuse", "replace"]
 TempUnits = Literal["F", "C"]
 LogAnnounce = Literal["none", "get_index"]
@@ -260,6 +274,8 @@ DEFAULT_SETPOINT_RANGE: dict[str, tuple[int, int]] = {"F": (40, 95), "C": (5, 35
 class Behaviour:
     block_size: int = 16
     numeric_string_blocks: float = 0.1  # probability that block_id/block_count are strings
+    # ...in the replies of these paged commands (ADR-0209)
+    numeric_string_commands: tuple[str, ...] = PAGED_COMMANDS
     session_policy: SessionPolicy = "refuse"
     max_sessions: int = 8
     zwave_busy_rate: float = 0.0

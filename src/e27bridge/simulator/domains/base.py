@@ -233,9 +233,13 @@ class Core:
             raise Refused(E.INVALID_ID, {"block_id": block_id, "block_count": count})
         return block_id, count
 
-    def block_fields(self, block_id: int, count: int, *, quirk: bool = True) -> dict[str, Any]:
-        """Paging fields; numeric strings at ``behaviour.numeric_string_blocks`` if ``quirk``."""
-        if quirk and self.rng.random() < self.config.behaviour.numeric_string_blocks:
+    def block_fields(self, call: Call, block_id: int, count: int) -> dict[str, Any]:
+        """Paging fields; numeric strings at ``behaviour.numeric_string_blocks`` for the
+        commands in ``behaviour.numeric_string_commands`` (ADR-0209)."""
+        behaviour = self.config.behaviour
+        if f"{call.domain}.{call.command}" in behaviour.numeric_string_commands and (
+            self.rng.random() < behaviour.numeric_string_blocks
+        ):
             return {"block_id": str(block_id), "block_count": str(count)}
         return {"block_id": block_id, "block_count": count}
 
@@ -243,4 +247,6 @@ class Core:
         """Paging fields and the slice of ``items`` the requested block holds."""
         block_id, count = self.block(call, len(items))
         size = self.config.behaviour.block_size
-        return self.block_fields(block_id, count), items[(block_id - 1) * size : block_id * size]
+        return self.block_fields(call, block_id, count), items[
+            (block_id - 1) * size : block_id * size
+        ]

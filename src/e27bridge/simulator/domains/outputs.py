@@ -68,4 +68,4 @@ class Outputs:
         status = "".join("1" if self.on.get(i) else "0" for i in range(1, size + 1))
         if intish(call.params.get("block_id", 1)) != 1:
             raise Refused(E.INVALID_ID)
-        return ok(call, {**self.core.block_fields(1, 1), "status": status})
+        return ok(call, {**self.core.block_fields(call, 1, 1), "status": status})

@@ -183,7 +183,7 @@ class System:
             raise Refused(E.INVALID_PARAM)
         if not 0 <= block_id <= count:
             raise Refused(E.INVALID_ID, {"block_id": block_id, "block_count": count})
-        body = self.core.block_fields(block_id, count)
+        body = self.core.block_fields(call, block_id, count)
         if block_id > 0:
             first = (block_id - 1) * RULES_PER_BLOCK + 1
             last = min(rules, first + RULES_PER_BLOCK - 1)
