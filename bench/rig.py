@@ -316,6 +316,7 @@ def client(port: int, identifier: str | None = None) -> aiomqtt.Client:
         identifier=identifier,
         protocol=aiomqtt.ProtocolVersion.V5,
         max_queued_incoming_messages=0,
+        socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),  # as the bridge
     )
 
 

@@ -18,6 +18,8 @@ class Relay:
         self._server: asyncio.Server | None = None
         self._writers: list[asyncio.StreamWriter] = []
         self._pipes: set[asyncio.Task[None]] = set()
+        self.downstream = asyncio.Event()  # cleared: broker -> client bytes are held back
+        self.downstream.set()
 
     async def __aenter__(self) -> Relay:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -47,15 +49,19 @@ class Relay:
             return
         self.connections += 1
         self._writers += [writer, up_writer]
-        for source, sink in ((reader, up_writer), (up_reader, writer)):
-            task = asyncio.create_task(_pipe(source, sink))
+        for source, sink, gate in ((reader, up_writer, None), (up_reader, writer, self.downstream)):
+            task = asyncio.create_task(_pipe(source, sink, gate))
             self._pipes.add(task)
             task.add_done_callback(self._pipes.discard)
 
 
-async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+async def _pipe(
+    source: asyncio.StreamReader, sink: asyncio.StreamWriter, gate: asyncio.Event | None
+) -> None:
     with contextlib.suppress(ConnectionError, OSError):
         while data := await source.read(65536):
+            if gate is not None:
+                await gate.wait()
             sink.write(data)
             await sink.drain()
     sink.transport.abort()

@@ -90,6 +90,9 @@ async def rig(
     async with Listener(broker.port) as listener:
         task = asyncio.create_task(bridge.run())
         await asyncio.wait_for(bridge.republished.wait(), 5)
+        # Publishes are pipelined: the broker may still be delivering the republish to the
+        # listener. Bridge info goes last on the same connection, so everything is in.
+        await listener.wait_topic("e27bridge/bridge/info")
         await listener.wait_topic("e27bridge/bridge/state", b'{"state": "online"}')
         try:
             yield Rig(broker, bridge, panel, listener)

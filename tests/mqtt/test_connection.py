@@ -5,13 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import statistics
+import time
 from collections.abc import AsyncIterator
 
 import aiomqtt
 from amqtt import broker as amqtt_broker
 from structlog.testing import capture_logs
 
-from e27bridge.mqtt.connection import ConnectionSettings, MqttConnection, Will, backoff_delay
+from e27bridge.mqtt.connection import (
+    NODELAY,
+    ConnectionSettings,
+    MqttConnection,
+    Will,
+    backoff_delay,
+)
 from waiting import wait_until
 
 from .capture import Listener, retained_tree
@@ -143,3 +151,73 @@ async def test_forced_mqtt5_does_not_fall_back() -> None:
                 )
                 assert not conn.connected and conn.mqtt5
         assert "mqtt5_failed_trying_311" not in [e["event"] for e in logs]
+
+
+async def test_publishes_are_pipelined_not_one_puback_at_a_time(broker: Broker) -> None:
+    """With every PUBACK held back, 15 publishes still reach the broker, in order (paho
+    keeps up to 20 QoS 1 messages in flight, the broker's usual receive maximum)."""
+    async with Relay(broker.port) as relay, Listener(broker.port, ("t/pipe/#",)) as listener:
+        conn = MqttConnection(settings(relay.port), will=Will("t/lwt", "lost"))
+        async with running(conn):
+            await asyncio.wait_for(conn.wait_connected(), 5)
+            relay.downstream.clear()  # no PUBACK reaches the client from now on
+            async with asyncio.timeout(5):
+                for i in range(15):
+                    await conn.publish(f"t/pipe/{i}", str(i), retain=False)
+            await wait_until(lambda: len(listener.messages) >= 15, "all 15 at the broker")
+            assert [m.payload for m in listener.messages] == [str(i).encode() for i in range(15)]
+            flushing = asyncio.create_task(conn.flush())
+            await asyncio.sleep(0.1)
+            assert not flushing.done()  # the PUBACKs are still owed
+            relay.downstream.set()
+            await asyncio.wait_for(flushing, 5)
+
+
+async def test_command_results_are_pipelined(broker: Broker) -> None:
+    """Results leave the outbox without waiting for each other's PUBACK, and stay owed
+    until the broker acknowledges them."""
+    async with Relay(broker.port) as relay, Listener(broker.port, ("t/result/#",)) as listener:
+        conn = MqttConnection(settings(relay.port), will=Will("t/lwt", "lost"))
+        async with running(conn):
+            await asyncio.wait_for(conn.wait_connected(), 5)
+            relay.downstream.clear()
+            for i in range(5):
+                conn.deliver(f"t/result/{i}", str(i))
+            await wait_until(lambda: len(listener.messages) >= 5, "all 5 results at the broker")
+            assert [m.payload for m in listener.messages] == [str(i).encode() for i in range(5)]
+            assert conn.outbox.sent == 0
+            relay.downstream.set()
+            await asyncio.wait_for(conn.outbox.wait_empty(), 5)
+            assert conn.outbox.sent == 5
+
+
+async def test_request_reply_through_a_nagle_broker_is_not_held_by_delayed_acks(
+    broker: Broker,
+) -> None:
+    """mosquitto keeps Nagle on by default, so its next write to us waits for our ACK of
+    the previous one; a delayed ACK (~40 ms) would stall every command. The client ACKs
+    each read at once, so a request-reply round trip stays far below that."""
+
+    async def echo(message: aiomqtt.Message) -> None:
+        await conn.publish("t/out", bytes(message.payload), retain=False)  # type: ignore[arg-type]
+
+    conn = MqttConnection(
+        settings(broker.port), will=Will("t/lwt", "lost"), subscriptions=["t/in"], on_message=echo
+    )
+    # Requester and listener on connections of their own, like a publisher and the
+    # subscriber of its response topic: each sees one broker write per round.
+    pub = aiomqtt.Client("127.0.0.1", broker.port, socket_options=(NODELAY,))
+    sub = aiomqtt.Client("127.0.0.1", broker.port, socket_options=(NODELAY,))
+    async with running(conn), pub, sub:
+        await asyncio.wait_for(conn.wait_connected(), 5)
+        await sub.subscribe("t/out", qos=1)
+        rounds: list[float] = []
+        for i in range(30):
+            start = time.monotonic()
+            await pub.publish("t/in", str(i), qos=1)
+            async with asyncio.timeout(5):
+                async for message in sub.messages:
+                    if message.payload == str(i).encode():
+                        break
+            rounds.append(time.monotonic() - start)
+        assert statistics.median(rounds) < 0.02, rounds

@@ -199,6 +199,7 @@ class MqttBridge:
             for pid, hass in self._hass.items():
                 await hass.sync(self._view(pid), force=True)
         await self._bridge.publish_info()
+        await self.conn.flush()  # publishes are pipelined: "republished" means the broker has it
         self.republished.set()
         log.info("mqtt_republished", panels=len(self._homie))
 

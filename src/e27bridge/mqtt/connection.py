@@ -10,6 +10,7 @@ Publishing while disconnected is a no-op (ADR-0103), except for command results:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import socket
 import ssl
@@ -28,6 +29,9 @@ from e27bridge.daemon.config import Config, TlsConfig
 from e27bridge.mqtt.outbox import Outbox, Result
 
 log = structlog.get_logger(__name__)
+
+NODELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+PUBLISH_WINDOW = 1000  # publishes awaiting their PUBACK before a caller has to wait
 
 OnConnect = Callable[[], Awaitable[None]]
 OnMessage = Callable[[aiomqtt.Message], Awaitable[None]]
@@ -123,6 +127,32 @@ def _failure(exc: BaseException, connect_timeout: float) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _ack_at_once(client: aiomqtt.Client) -> None:
+    """Acknowledge every read at once (TCP_QUICKACK after each read; ADR-0110).
+
+    A broker with Nagle's algorithm on (mosquitto's default) holds its next small write,
+    e.g. the next ``/set`` for us, until we ACK its previous one (a PUBACK); our delayed
+    ACK then stalls every command by up to 40 ms. Linux drops quick-ACK mode on its own,
+    so it is set again after each read. aiomqtt gives no hook for this, hence its paho
+    client; without it (another platform or version) only speed suffers.
+    """
+    paho = getattr(client, "_client", None)
+    quickack = getattr(socket, "TCP_QUICKACK", None)
+    if paho is None or quickack is None:
+        return
+    read = paho.loop_read
+
+    def read_and_ack(max_packets: int = 1) -> int:
+        rc: int = read(max_packets)
+        sock = paho.socket()
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, quickack, 1)
+        return rc
+
+    paho.loop_read = read_and_ack
+
+
 def backoff_delay(attempt: int, low: float, high: float, rng: random.Random) -> float:
     """Capped exponential backoff with jitter: somewhere in [50 %, 100 %] of the step."""
     step = min(high, low * (2.0 ** min(attempt, 30)))
@@ -153,6 +183,8 @@ class MqttConnection:
         self._v5: bool = settings.protocol != "3.1.1"
         self._connected = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._window = asyncio.Semaphore(PUBLISH_WINDOW)
+        self._in_flight: set[asyncio.Task[None]] = set()
         self.connects = 0
         self.published = 0  # messages the broker took (metrics)
         self.outbox = Outbox()
@@ -178,16 +210,51 @@ class MqttConnection:
         urgent: bool = True,
         properties: Properties | None = None,
     ) -> None:
+        """Hand the message to the client and return without waiting for its PUBACK.
+
+        Publishes are pipelined: the client sends them in call order on one connection (so
+        the broker keeps that order), and up to ``PUBLISH_WINDOW`` may await their PUBACK at
+        once; only beyond that does a caller wait. One awaited PUBACK per message would
+        cap the bridge at one message per broker round trip.
+        """
         client = self._client
         if client is None:
             log.debug("mqtt_publish_dropped", topic=topic, reason="disconnected")
             return
+        await self._window.acquire()
+        # The task hands the message to paho before its first await, and tasks start in
+        # creation order, so the call order is the wire order.
+        task = asyncio.create_task(
+            self._publish(client, topic, payload, qos=qos, retain=retain, properties=properties)
+        )
+        self._in_flight.add(task)
+        task.add_done_callback(self._published)
+
+    async def _publish(
+        self,
+        client: aiomqtt.Client,
+        topic: str,
+        payload: str | bytes,
+        *,
+        qos: int,
+        retain: bool,
+        properties: Properties | None,
+    ) -> None:
         try:
             await client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
         except aiomqtt.MqttError as exc:
             log.warning("mqtt_publish_failed", topic=topic, error=str(exc))
         else:
             self.published += 1
+
+    def _published(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._window.release()
+
+    async def flush(self) -> None:
+        """Wait until every publish handed over so far is acknowledged (or failed)."""
+        while self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
 
     def deliver(self, topic: str, payload: str, properties: Properties | None = None) -> None:
         """A command result: published now, or kept until the broker is back (never waits)."""
@@ -236,6 +303,9 @@ class MqttConnection:
         self._stopping.set()
         for topic, payload in final:
             await self.publish(topic, payload)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2):
+                await self.flush()
         session = self._session_task
         if session is not None and not session.done():
             session.cancel()  # leaves ``async with client``: a clean DISCONNECT, no will
@@ -259,7 +329,7 @@ class MqttConnection:
     def _client_for(self) -> aiomqtt.Client:
         s = self._s
         version = aiomqtt.ProtocolVersion.V5 if self._v5 else aiomqtt.ProtocolVersion.V311
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             s.host,
             s.port,
             username=s.username,
@@ -271,13 +341,20 @@ class MqttConnection:
             timeout=s.connect_timeout,
             tls_context=s.tls.context() if s.tls else None,
             tls_insecure=s.tls.insecure if s.tls else None,
+            # paho opens its own socket, so asyncio's TCP_NODELAY default does not reach
+            # it; without it each small publish waits on Nagle against the broker's
+            # delayed ACK (~40 ms).
+            socket_options=(NODELAY,),
         )
+        client.pending_calls_threshold = PUBLISH_WINDOW  # pipelined on purpose, no warning
+        return client
 
     async def _session(self) -> None:
         client = self._client_for()
         # The timeout bounds the connect only (aiomqtt's blocking TCP connect has none).
         async with asyncio.timeout(self._s.connect_timeout) as connecting, client:
             connecting.reschedule(None)
+            _ack_at_once(client)
             self.connects += 1
             self._client = client
             log.info(

@@ -22,6 +22,7 @@ log = structlog.get_logger(__name__)
 
 RESULT_BUFFER = 10_000  # about 3 MB of results; a command is answered within ~1 min anyway
 RETRY_DELAY = 0.5  # after a publish refused while connected
+SEND_WINDOW = 16  # results awaiting their PUBACK at once (paho keeps 20 QoS 1 in flight)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,37 +70,53 @@ class Outbox:
 
         A result leaves the queue only once the broker has taken it (PUBACK); one that
         fails goes back to the front and waits for the next try or the next connection.
+        Up to ``SEND_WINDOW`` results are on the wire at once, in queue order: waiting for
+        each PUBACK before the next result would add a broker round trip per result.
         """
         while True:
             await self._waiting.wait()
             while self._queue:
-                result = self._queue.popleft()
+                batch = [self._queue.popleft() for _ in range(min(SEND_WINDOW, len(self._queue)))]
+                tasks = [asyncio.create_task(self._publish(client, r)) for r in batch]
                 try:
-                    await client.publish(
-                        result.topic,
-                        result.payload,
-                        qos=1,
-                        retain=False,
-                        properties=result.properties,
+                    taken = await asyncio.gather(*tasks)
+                except asyncio.CancelledError:  # the connection ends: the next one sends them
+                    self._queue.extendleft(
+                        reversed([r for r, t in zip(batch, tasks, strict=True) if not _taken(t)])
                     )
-                except aiomqtt.MqttError as exc:
-                    self._queue.appendleft(result)
-                    log.warning("mqtt_result_kept", topic=result.topic, error=str(exc))
-                    await asyncio.sleep(RETRY_DELAY)
-                except asyncio.CancelledError:
-                    self._queue.appendleft(result)  # the connection ends: the next one sends it
                     raise
-                except Exception:  # a result paho refuses outright would block all others
-                    self.dropped += 1
-                    log.exception("mqtt_result_unpublishable", topic=result.topic)
-                else:
-                    self.sent += 1
+                kept = [r for r, ok in zip(batch, taken, strict=True) if ok is False]
+                if kept:
+                    self._queue.extendleft(reversed(kept))
+                    await asyncio.sleep(RETRY_DELAY)
             self._waiting.clear()
             self._empty.set()
+
+    async def _publish(self, client: aiomqtt.Client, result: Result) -> bool | None:
+        """True: the broker took it; False: keep it for a retry; None: dropped."""
+        try:
+            await client.publish(
+                result.topic, result.payload, qos=1, retain=False, properties=result.properties
+            )
+        except aiomqtt.MqttError as exc:
+            log.warning("mqtt_result_kept", topic=result.topic, error=str(exc))
+            return False
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a result paho refuses outright would block all others
+            self.dropped += 1
+            log.exception("mqtt_result_unpublishable", topic=result.topic)
+            return None
+        self.sent += 1
+        return True
 
     async def wait_empty(self) -> None:
         """Until every queued result has been taken by the broker (clean shutdown)."""
         await self._empty.wait()
+
+
+def _taken(task: asyncio.Task[bool | None]) -> bool:
+    return task.done() and not task.cancelled() and task.result() is not False
 
 
 __all__ = ["RESULT_BUFFER", "Outbox", "Result"]
