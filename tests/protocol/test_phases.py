@@ -8,7 +8,7 @@ import json
 import pytest
 
 from e27bridge.protocol.cleartext import dumps
-from e27bridge.protocol.errors import EnvelopeError
+from e27bridge.protocol.errors import E27Error, EnvelopeError
 from e27bridge.protocol.framing import FramingError
 from e27bridge.protocol.hello import HelloAccepted, HelloLinkRequired, HelloNoSession
 from e27bridge.protocol.identity import ClientIdentity, LinkKeys
@@ -167,6 +167,7 @@ def test_illegal_moves_are_named(role: Role, move: object) -> None:
     with pytest.raises(IllegalMove) as raised:
         move(conn)  # type: ignore[operator]
     assert raised.value.role is role and raised.value.phase is conn.phase
+    assert not isinstance(raised.value, E27Error)  # a bug of ours, never the panel's fault
 
 
 def test_illegal_moves_later_in_the_handshake() -> None:

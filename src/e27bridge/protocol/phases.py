@@ -30,7 +30,7 @@ from e27bridge.protocol.envelope import (
     decode_envelope,
     encode_envelope_frame,
 )
-from e27bridge.protocol.errors import EnvelopeError, ProtocolError
+from e27bridge.protocol.errors import EnvelopeError
 from e27bridge.protocol.framing import Deframer, FramingError
 from e27bridge.protocol.hello import (
     HELLO_SEQ,
@@ -67,8 +67,10 @@ class Phase(enum.Enum):
     FRAMED = "framed"  # the session: encrypted frames both ways
 
 
-class IllegalMove(ProtocolError):
-    """A move that does not fit the role or the phase (a bug in the caller)."""
+class IllegalMove(Exception):
+    """A move that does not fit the role or the phase: a bug in the caller, never the peer's
+    doing, so deliberately not a ``ProtocolError`` (that would end a session as the panel's
+    fault)."""
 
     def __init__(self, role: Role, phase: Phase, move: str, why: str = "") -> None:
         self.role, self.phase, self.move = role, phase, move
