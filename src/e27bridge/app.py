@@ -163,6 +163,9 @@ class Daemon:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(1.5):
                 await self.manager.stop()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(0.3):
+                await self.supervisor.stop()  # a unit waiting out its restart back-off
 
     async def _health_loop(self) -> None:
         interval = WRITE_INTERVAL
