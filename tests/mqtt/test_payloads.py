@@ -193,3 +193,16 @@ def test_arm_modes_and_setpoint_limits_are_the_panels_capabilities() -> None:
     assert area_command["properties"]["action"]["enum"] == ["arm_home", "disarm"]
     heat = nodes["tstat-1"].property("heat-setpoint")
     assert heat is not None and heat.format == "45:90:1"
+
+
+def test_alarm_arming_and_troubles_skip_coalescing_and_nothing_else_does() -> None:
+    nodes = panel_nodes(snapshot())
+    urgent = sorted(
+        f"{node.id}/{prop.id}"
+        for node in nodes.values()
+        for prop in node.properties
+        if prop.retained and (node.urgent or prop.urgent)
+    )
+    area = [f"area-1/{p.id}" for p in nodes["area-1"].properties if p.retained]
+    zones = [f"zone-{n}/alarm" for n in range(1, 7)]
+    assert urgent == sorted([*area, *zones, "system/troubles"])

@@ -44,11 +44,6 @@ SESSION_ALERTS: Mapping[ConnectionState, tuple[str, str]] = {
 # A bug in the bridge (traceback in the log), cleared by the next full read of the panel.
 INTERNAL_ERROR_ALERT = "internal-error"
 
-# Nodes whose changes are never delayed by the coalescing window (alarm, arming, troubles).
-URGENT_PROPERTIES = frozenset(
-    {"state", "arm-mode", "alarm", "alarm-type", "alarm-zone", "troubles"}
-)
-
 
 class VersionClock:
     """``$description`` versions: a new, larger integer for every document (milliseconds)."""
@@ -235,8 +230,7 @@ class HomiePanel:
             topic = self._t.prop(self.panel_id, node.id, spec.id)
             if payload is None or self._cache.get(topic) == payload:
                 continue
-            urgent = node.kind is not None and node.id.startswith("area-")
-            urgent = urgent or spec.id in URGENT_PROPERTIES
+            urgent = node.urgent or spec.urgent
             await self._sink.publish(topic, payload, urgent=urgent)
             self._cache[topic] = payload
             key = (node.id, spec.id)

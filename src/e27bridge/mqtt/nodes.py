@@ -34,6 +34,7 @@ class Node:
     number: int
     source: Any  # the entity (or the snapshot for ``system``)
     properties: tuple[PropertySpec, ...]
+    urgent: bool = False  # all its properties skip coalescing
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -56,7 +57,7 @@ SYSTEM_PROPERTIES = (
         lambda s: s.connection.value,
         enum_format(CONNECTION_STATES),
     ),
-    PropertySpec("troubles", "Troubles", "json", lambda s: list(s.troubles)),
+    PropertySpec("troubles", "Troubles", "json", lambda s: list(s.troubles), urgent=True),
     PropertySpec("rtt", "Round-trip time", "float", lambda s: s.health.rtt_ms, "0:", unit="ms"),
     PropertySpec(
         "queue-depth", "Queue depth", "integer", lambda s: s.health.queue_depth, "0:", unit="#"
@@ -92,7 +93,7 @@ def panel_nodes(
             entity = entities[number]
             nid = node_id(kind, number)
             props = spec.properties(entity, capabilities)
-            nodes[nid] = Node(
-                nid, entity.name or nid, f"e27-{kind.value}", kind, number, entity, props
-            )
+            name = entity.name or nid
+            node_type = f"e27-{kind.value}"
+            nodes[nid] = Node(nid, name, node_type, kind, number, entity, props, spec.urgent)
     return nodes

@@ -21,6 +21,7 @@ class PropertySpec:
     settable: bool = False
     retained: bool = True
     unit: str | None = None
+    urgent: bool = False  # published at once, never held back by coalescing
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "datatype": self.datatype}
@@ -87,9 +88,14 @@ def command(actions: tuple[str, ...]) -> PropertySpec:
     )
 
 
-def boolean(name: str, label: str, settable: bool = False) -> PropertySpec:
+def boolean(name: str, label: str, settable: bool = False, urgent: bool = False) -> PropertySpec:
     """A boolean property read from the entity attribute ``name`` (``low_battery`` ->
     ``low-battery``)."""
     return PropertySpec(
-        name.replace("_", "-"), label, "boolean", lambda e: getattr(e, name), settable=settable
+        name.replace("_", "-"),
+        label,
+        "boolean",
+        lambda e: getattr(e, name),
+        settable=settable,
+        urgent=urgent,
     )

@@ -73,4 +73,4 @@ def components(ha: HassEntity, area: Area) -> Components:
     return {ha.node: panel, f"{ha.node}-chime": chime}
 
 
-MQTT = MqttKind(properties, components)
+MQTT = MqttKind(properties, components, urgent=True)

@@ -114,6 +114,7 @@ class MqttKind:
 
     properties: Properties
     components: Callable[[HassEntity, Any], Components] | None = None
+    urgent: bool = False  # every property is published at once (alarm state, for instance)
 
 
 def fixed(*properties: PropertySpec) -> Properties:

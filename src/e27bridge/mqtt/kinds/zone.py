@@ -47,7 +47,7 @@ PROPERTIES = (
     boolean("bypassed", "Bypassed", settable=True),
     boolean("trouble", "Trouble"),
     boolean("tamper", "Tamper"),
-    boolean("alarm", "Alarm"),
+    boolean("alarm", "Alarm", urgent=True),
     boolean("low_battery", "Low battery"),
     boolean("enabled", "Enabled"),
     PropertySpec("definition", "Definition", "string", lambda z: z.definition),
