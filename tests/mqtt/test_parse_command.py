@@ -140,3 +140,9 @@ def test_result_payload_reports_status_and_error() -> None:
     }
     refused = CommandResult(Outcome.REJECTED, code=11008)
     assert result_payload(refused, "a/b/set")["error"] == {"code": 11008, "reason": "rejected"}
+
+
+def test_every_settable_property_has_a_setter_and_no_other_does() -> None:
+    for node in NODES.values():
+        for prop in node.properties:
+            assert (prop.setter is not None) == prop.settable, f"{node.id}/{prop.id}"

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -21,155 +20,27 @@ from paho.mqtt.properties import Properties
 
 from e27bridge.mqtt.homie import HomiePanel
 from e27bridge.mqtt.inbound import Guard, Inbound, PayloadError, load_json
-from e27bridge.mqtt.nodes import ARM_ACTIONS, Node, panel_nodes
+from e27bridge.mqtt.kinds.light import LIGHT_ON_LEVEL
+from e27bridge.mqtt.nodes import Node, panel_nodes
 from e27bridge.mqtt.overrides import PanelOverrides
+from e27bridge.mqtt.setters import MAX_PAYLOAD, InvalidCommand, Parsed, SetRequest
 from e27bridge.mqtt.topics import Topics
 from e27bridge.panel.api import PanelHandle
 from e27bridge.panel.commands import (
-    ArmArea,
-    BarrierAction,
-    BypassZone,
-    Command,
     CommandResult,
-    OperateBarrier,
     Outcome,
-    SetChime,
-    SetLight,
-    SetLock,
-    SetOutput,
-    SetThermostat,
-    parse_pin,
 )
-from e27bridge.panel.state import ArmMode, EntityKind
-from e27bridge.protocol.models import SETPOINT_RANGE
+from e27bridge.panel.state import ArmMode
 
 log = structlog.get_logger(__name__)
 
-MAX_PAYLOAD = 1024
-LIGHT_ON_LEVEL = 99  # the engine sets lights by level only; "on" means full level
-_MODE_TEXT = re.compile(r"^[A-Za-z0-9_]{1,16}$")
+__all__ = ["LIGHT_ON_LEVEL", "CommandRouter", "InvalidCommand", "Parsed", "parse_command"]
 
 
 class Results(Protocol):
     """Where results go: kept while the broker is away (``MqttConnection.deliver``)."""
 
     def deliver(self, topic: str, payload: str, properties: Properties | None = None) -> None: ...
-
-
-class InvalidCommand(ValueError):
-    """A ``/set`` that cannot become a command; ``reason`` is a stable snake_case word."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(detail or reason)
-        self.reason = reason
-        self.detail = detail
-
-
-@dataclass(frozen=True, slots=True)
-class Parsed:
-    command: Command
-    transaction: Any = None
-
-
-def _text(payload: bytes) -> str:
-    if len(payload) > MAX_PAYLOAD:
-        raise InvalidCommand("payload_too_large")
-    try:
-        return payload.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidCommand("not_utf8") from None
-
-
-def _bool(payload: bytes) -> bool:
-    text = _text(payload)
-    if text not in ("true", "false"):
-        raise InvalidCommand("invalid_value", "expected true or false")
-    return text == "true"
-
-
-def _int(payload: bytes, low: int, high: int) -> int:
-    text = _text(payload)
-    if not re.fullmatch(r"-?[0-9]{1,6}", text):
-        raise InvalidCommand("invalid_value", "expected an integer")
-    value = int(text)
-    if not low <= value <= high:
-        raise InvalidCommand("out_of_range", f"expected {low}..{high}")
-    return value
-
-
-def _mode(payload: bytes) -> str:
-    text = _text(payload)
-    if not _MODE_TEXT.match(text):
-        raise InvalidCommand("invalid_value", "expected a mode word")
-    return text
-
-
-def _json_object(payload: bytes) -> dict[str, Any]:
-    try:
-        value = load_json(payload, max_bytes=MAX_PAYLOAD)
-    except PayloadError as exc:
-        raise InvalidCommand(exc.reason) from None
-    if not isinstance(value, dict):
-        raise InvalidCommand("invalid_json", "expected a JSON object")
-    unknown = set(value) - {"action", "code", "transaction"}
-    if unknown:
-        raise InvalidCommand("unknown_field", ", ".join(sorted(unknown)))
-    return value
-
-
-def _code(body: Mapping[str, Any]) -> int:
-    code = body.get("code")
-    if code is None or code == "" or isinstance(code, bool | float):
-        raise InvalidCommand("code_required")
-    try:
-        return parse_pin(code)
-    except ValueError as exc:
-        raise InvalidCommand("invalid_code", str(exc)) from None
-
-
-def _area_command(node: Node, payload: bytes, arm_modes: tuple[ArmMode, ...]) -> Parsed:
-    body = _json_object(payload)
-    action = body.get("action")
-    modes = {ARM_ACTIONS[m]: m for m in arm_modes if m in ARM_ACTIONS}
-    modes["disarm"] = ArmMode.DISARMED
-    if not isinstance(action, str) or action not in modes:
-        raise InvalidCommand("unknown_action", f"one of {', '.join(sorted(modes))}")
-    return Parsed(ArmArea(node.number, modes[action], _code(body)), body.get("transaction"))
-
-
-def _zone_command(node: Node, payload: bytes) -> Parsed:
-    body = _json_object(payload)
-    action = body.get("action")
-    if action not in ("bypass", "unbypass"):
-        raise InvalidCommand("unknown_action", "one of bypass, unbypass")
-    return Parsed(BypassZone(node.number, action == "bypass", _code(body)), body.get("transaction"))
-
-
-def _barrier(payload: bytes) -> BarrierAction:
-    try:
-        return BarrierAction(_text(payload))
-    except ValueError:
-        raise InvalidCommand("unknown_action", "one of open, close, stop") from None
-
-
-Parser = Callable[[Node, bytes], Command]
-
-_PARSERS: Mapping[tuple[EntityKind, str], Parser] = {
-    (EntityKind.AREA, "chime"): lambda n, p: SetChime(n.number, _bool(p)),
-    (EntityKind.OUTPUT, "on"): lambda n, p: SetOutput(n.number, _bool(p)),
-    (EntityKind.LIGHT, "on"): lambda n, p: SetLight(n.number, LIGHT_ON_LEVEL if _bool(p) else 0),
-    (EntityKind.LIGHT, "level"): lambda n, p: SetLight(n.number, _int(p, 0, 99)),
-    (EntityKind.LOCK, "locked"): lambda n, p: SetLock(n.number, _bool(p)),
-    (EntityKind.TSTAT, "mode"): lambda n, p: SetThermostat(n.number, mode=_mode(p)),
-    (EntityKind.TSTAT, "fan-mode"): lambda n, p: SetThermostat(n.number, fan_mode=_mode(p)),
-    (EntityKind.TSTAT, "heat-setpoint"): lambda n, p: SetThermostat(
-        n.number, heat_setpoint=_int(p, *SETPOINT_RANGE)
-    ),
-    (EntityKind.TSTAT, "cool-setpoint"): lambda n, p: SetThermostat(
-        n.number, cool_setpoint=_int(p, *SETPOINT_RANGE)
-    ),
-    (EntityKind.BARRIER, "command"): lambda n, p: OperateBarrier(n.number, _barrier(p)),
-}
 
 
 def parse_command(
@@ -192,27 +63,13 @@ def parse_command(
     spec = node.property(prop)
     if spec is None:
         raise InvalidCommand("unknown_property", f"{node_id}/{prop}")
-    if not spec.settable:
-        raise InvalidCommand("not_settable", f"{node_id}/{prop}")
-    if node.kind is EntityKind.AREA and prop == "command":
-        return _area_command(node, payload, arm_modes)
-    if node.kind is EntityKind.ZONE and prop == "command":
-        return _zone_command(node, payload)
-    if node.kind is EntityKind.ZONE and prop == "bypassed":
-        bypassed = _bool(payload)
-        if bypass_code is None:
-            raise InvalidCommand(
-                "code_required", "no bypass_code configured: use zone-N/command with a code"
-            )
-        return Parsed(BypassZone(node.number, bypassed, bypass_code))
-    parser = _PARSERS.get((node.kind, prop))
-    if parser is None:  # pragma: no cover - every settable property has a parser
+    if not spec.settable or spec.setter is None:
         raise InvalidCommand("not_settable", f"{node_id}/{prop}")
     try:
-        return Parsed(parser(node, payload))
-    except ValueError as exc:
-        if isinstance(exc, InvalidCommand):
-            raise
+        return spec.setter(SetRequest(node.number, arm_modes, bypass_code), payload)
+    except InvalidCommand:
+        raise
+    except ValueError as exc:  # the command's own checks (setpoint range, level, ...)
         raise InvalidCommand("out_of_range", str(exc)) from None
 
 

@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from e27bridge.mqtt.setters import Setter
+
 Getter = Callable[[Any], Any]
 
 
@@ -22,6 +24,7 @@ class PropertySpec:
     retained: bool = True
     unit: str | None = None
     urgent: bool = False  # published at once, never held back by coalescing
+    setter: Setter | None = None  # how a ``/set`` becomes a command (settable ones)
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "datatype": self.datatype}
@@ -81,21 +84,31 @@ def command_format(actions: tuple[str, ...]) -> str:
     )
 
 
-def command(actions: tuple[str, ...]) -> PropertySpec:
+def command(actions: tuple[str, ...], setter: Setter) -> PropertySpec:
     """A non-retained, settable JSON command (actions that need a code)."""
     return PropertySpec(
-        "command", "Command", "json", lambda e: None, command_format(actions), True, False
+        "command",
+        "Command",
+        "json",
+        lambda e: None,
+        command_format(actions),
+        settable=True,
+        retained=False,
+        setter=setter,
     )
 
 
-def boolean(name: str, label: str, settable: bool = False, urgent: bool = False) -> PropertySpec:
+def boolean(
+    name: str, label: str, setter: Setter | None = None, urgent: bool = False
+) -> PropertySpec:
     """A boolean property read from the entity attribute ``name`` (``low_battery`` ->
-    ``low-battery``)."""
+    ``low-battery``); settable when it has a setter."""
     return PropertySpec(
         name.replace("_", "-"),
         label,
         "boolean",
         lambda e: getattr(e, name),
-        settable=settable,
+        settable=setter is not None,
         urgent=urgent,
+        setter=setter,
     )

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from e27bridge.mqtt import setters
 from e27bridge.mqtt.kinds.base import Components, HassEntity, MqttKind
 from e27bridge.mqtt.properties import PropertySpec, boolean, command, enum_format
+from e27bridge.mqtt.setters import Parsed, SetRequest
+from e27bridge.panel.commands import ArmArea, SetChime
 from e27bridge.panel.state import AlarmPhase, Area, ArmMode, Capabilities
 
 # Command actions, by the panel arm mode they need (disarm is always there).
@@ -20,6 +23,17 @@ ARM_MODES = tuple(m.value for m in ArmMode)
 
 def area_actions(arm_modes: tuple[ArmMode, ...]) -> tuple[str, ...]:
     return (*(ARM_ACTIONS[m] for m in arm_modes if m in ARM_ACTIONS), "disarm")
+
+
+def arm(request: SetRequest, payload: bytes) -> Parsed:
+    """``{"action": "arm_away", "code": "1234"}``: only the modes the panel accepts."""
+    body = setters.json_command(payload)
+    modes = {ARM_ACTIONS[m]: m for m in request.arm_modes if m in ARM_ACTIONS}
+    modes["disarm"] = ArmMode.DISARMED
+    chosen = setters.action(body, tuple(modes))
+    return Parsed(
+        ArmArea(request.number, modes[chosen], setters.code(body)), body.get("transaction")
+    )
 
 
 _STATE = (
@@ -38,7 +52,7 @@ _STATE = (
     PropertySpec("alarm-type", "Alarm type", "string", lambda a: a.alarm_type or ""),
     PropertySpec("alarm-zone", "Alarm zone", "string", lambda a: a.alarm_zone),
     PropertySpec("delay", "Entry/exit delay", "integer", lambda a: a.ee_timer, "0:", unit="s"),
-    boolean("chime", "Chime", settable=True),
+    boolean("chime", "Chime", setters.simple(lambda n, p: SetChime(n, setters.boolean(p)))),
     PropertySpec(
         "bypassed-zones", "Bypassed zones", "integer", lambda a: a.zones_bypassed, unit="#"
     ),
@@ -47,7 +61,7 @@ _STATE = (
 
 
 def properties(area: Area, capabilities: Capabilities) -> tuple[PropertySpec, ...]:
-    return (*_STATE, command(area_actions(capabilities.arm_modes)))
+    return (*_STATE, command(area_actions(capabilities.arm_modes), arm))
 
 
 def components(ha: HassEntity, area: Area) -> Components:

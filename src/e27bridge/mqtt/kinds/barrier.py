@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from e27bridge.mqtt import setters
 from e27bridge.mqtt.kinds.base import Components, HassEntity, MqttKind, fixed
 from e27bridge.mqtt.properties import PropertySpec, boolean, enum_format
+from e27bridge.mqtt.setters import InvalidCommand
+from e27bridge.panel.commands import BarrierAction, OperateBarrier
 from e27bridge.panel.state import Barrier, BarrierPosition
 
 BARRIER_ACTIONS = ("open", "close", "stop")
 POSITIONS = tuple(p.value for p in BarrierPosition)
+
+
+def _operate(number: int, payload: bytes) -> OperateBarrier:
+    try:
+        return OperateBarrier(number, BarrierAction(setters.text(payload)))
+    except ValueError:
+        raise InvalidCommand("unknown_action", "one of open, close, stop") from None
+
 
 PROPERTIES = (
     PropertySpec(
@@ -21,6 +32,7 @@ PROPERTIES = (
         enum_format(BARRIER_ACTIONS),
         settable=True,
         retained=False,
+        setter=setters.simple(_operate),
     ),
     boolean("tamper", "Tamper"),
     boolean("low_battery", "Low battery"),

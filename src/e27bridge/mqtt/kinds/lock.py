@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from e27bridge.mqtt import setters
 from e27bridge.mqtt.kinds.base import Components, HassEntity, MqttKind, fixed
 from e27bridge.mqtt.properties import boolean
+from e27bridge.panel.commands import SetLock
 from e27bridge.panel.state import Lock
 
 
@@ -21,4 +23,5 @@ def components(ha: HassEntity, lock: Lock) -> Components:
     }
 
 
-MQTT = MqttKind(fixed(boolean("locked", "Locked", settable=True)), components)
+LOCK = setters.simple(lambda n, p: SetLock(n, setters.boolean(p)))
+MQTT = MqttKind(fixed(boolean("locked", "Locked", LOCK)), components)

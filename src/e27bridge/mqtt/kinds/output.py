@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from e27bridge.mqtt import setters
 from e27bridge.mqtt.kinds.base import Components, HassEntity, MqttKind, fixed
-from e27bridge.mqtt.properties import PropertySpec
+from e27bridge.mqtt.properties import boolean
+from e27bridge.panel.commands import SetOutput
 from e27bridge.panel.state import Output
 
 
@@ -11,6 +13,5 @@ def components(ha: HassEntity, output: Output) -> Components:
     return {ha.node: {**ha.common("switch", output.name), **ha.bool_switch("on")}}
 
 
-MQTT = MqttKind(
-    fixed(PropertySpec("on", "On", "boolean", lambda o: o.on, settable=True)), components
-)
+SWITCH = setters.simple(lambda n, p: SetOutput(n, setters.boolean(p)))
+MQTT = MqttKind(fixed(boolean("on", "On", SWITCH)), components)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from e27bridge.mqtt import setters
 from e27bridge.mqtt.kinds.base import Components, HassEntity, MqttKind
 from e27bridge.mqtt.properties import PropertySpec
+from e27bridge.panel.commands import Command, SetThermostat
 from e27bridge.panel.state import Capabilities, Thermostat
 
 TEMPERATURE_UNIT = "°F"  # the panel's unit; the vendor's examples are Fahrenheit (inferred)
@@ -16,7 +19,9 @@ MODE_STATE_TEMPLATE = f"{{% set m = {_TO_HA_MODE} %}}{{{{ m.get(value | upper, v
 MODE_COMMAND_TEMPLATE = f"{{% set m = {_FROM_HA_MODE} %}}{{{{ m.get(value, value | upper) }}}}"
 
 
-def _setpoint(prop: str, label: str, capabilities: Capabilities) -> PropertySpec:
+def _setpoint(
+    prop: str, label: str, capabilities: Capabilities, command: Callable[[int, int], Command]
+) -> PropertySpec:
     low, high = capabilities.setpoint_range
     return PropertySpec(
         prop,
@@ -26,6 +31,18 @@ def _setpoint(prop: str, label: str, capabilities: Capabilities) -> PropertySpec
         f"{low}:{high}:1",
         True,
         unit=TEMPERATURE_UNIT,
+        setter=setters.simple(lambda n, p: command(n, setters.integer(p, low, high))),
+    )
+
+
+def _mode(prop: str, label: str, command: Callable[[int, str], Command]) -> PropertySpec:
+    return PropertySpec(
+        prop,
+        label,
+        "string",
+        lambda t: getattr(t, prop.replace("-", "_")),
+        settable=True,
+        setter=setters.simple(lambda n, p: command(n, setters.mode(p))),
     )
 
 
@@ -35,10 +52,20 @@ def properties(tstat: Thermostat, capabilities: Capabilities) -> tuple[PropertyS
             "temperature", "Temperature", "float", lambda t: t.temperature, unit=TEMPERATURE_UNIT
         ),
         PropertySpec("humidity", "Humidity", "float", lambda t: t.humidity, "0:100", unit="%"),
-        PropertySpec("mode", "Mode", "string", lambda t: t.mode, settable=True),
-        PropertySpec("fan-mode", "Fan mode", "string", lambda t: t.fan_mode, settable=True),
-        _setpoint("heat-setpoint", "Heat setpoint", capabilities),
-        _setpoint("cool-setpoint", "Cool setpoint", capabilities),
+        _mode("mode", "Mode", lambda n, v: SetThermostat(n, mode=v)),
+        _mode("fan-mode", "Fan mode", lambda n, v: SetThermostat(n, fan_mode=v)),
+        _setpoint(
+            "heat-setpoint",
+            "Heat setpoint",
+            capabilities,
+            lambda n, v: SetThermostat(n, heat_setpoint=v),
+        ),
+        _setpoint(
+            "cool-setpoint",
+            "Cool setpoint",
+            capabilities,
+            lambda n, v: SetThermostat(n, cool_setpoint=v),
+        ),
         PropertySpec("battery", "Battery", "integer", lambda t: t.battery, "0:100", unit="%"),
     )
 

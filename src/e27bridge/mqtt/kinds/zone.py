@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 
+from e27bridge.mqtt import setters
 from e27bridge.mqtt.kinds.base import Components, HassEntity, MqttKind, fixed
 from e27bridge.mqtt.properties import PropertySpec, boolean, command
+from e27bridge.mqtt.setters import InvalidCommand, Parsed, SetRequest
+from e27bridge.panel.commands import BypassZone
 from e27bridge.panel.state import EntityKind, Zone
 
 ZONE_ACTIONS = ("bypass", "unbypass")
@@ -42,9 +45,26 @@ def zone_bypassable(definition: str | None) -> bool:
     return not (definition and _NEVER_BYPASS.search(definition.upper()))
 
 
+def bypass(request: SetRequest, payload: bytes) -> Parsed:
+    """``{"action": "bypass", "code": "1234"}``."""
+    body = setters.json_command(payload)
+    bypassed = setters.action(body, ZONE_ACTIONS) == "bypass"
+    return Parsed(BypassZone(request.number, bypassed, setters.code(body)), body.get("transaction"))
+
+
+def bypass_switch(request: SetRequest, payload: bytes) -> Parsed:
+    """``true``/``false`` with the configured bypass code (a switch cannot carry one)."""
+    bypassed = setters.boolean(payload)
+    if request.bypass_code is None:
+        raise InvalidCommand(
+            "code_required", "no bypass_code configured: use zone-N/command with a code"
+        )
+    return Parsed(BypassZone(request.number, bypassed, request.bypass_code))
+
+
 PROPERTIES = (
     PropertySpec("open", "Open", "boolean", lambda z: z.violated),
-    boolean("bypassed", "Bypassed", settable=True),
+    boolean("bypassed", "Bypassed", bypass_switch),
     boolean("trouble", "Trouble"),
     boolean("tamper", "Tamper"),
     boolean("alarm", "Alarm", urgent=True),
@@ -53,7 +73,7 @@ PROPERTIES = (
     PropertySpec("definition", "Definition", "string", lambda z: z.definition),
     PropertySpec("area", "Area", "integer", lambda z: z.area_id),
     PropertySpec("rssi", "Signal strength", "integer", lambda z: z.rssi),
-    command(ZONE_ACTIONS),
+    command(ZONE_ACTIONS, bypass),
 )
 
 
