@@ -25,7 +25,6 @@ LONG_MODULES: dict[str, int] = {
     "simulator/server.py": 669,
 }
 COMPLEX_FUNCTIONS: dict[str, int] = {
-    "commands/link.py:_targets": 21,
     "simulator/config.py:_validate_inventory": 22,
     "simulator/config.py:_convert": 20,
     "simulator/faults.py:FaultState.set": 18,

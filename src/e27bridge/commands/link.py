@@ -138,22 +138,30 @@ def _config(args: argparse.Namespace) -> Config | None:
 def _targets(args: argparse.Namespace, config: Config | None, store: KeyStore) -> list[Target]:
     mac = normalize_mac(args.mac) if args.mac else None
     panels = config.panels if config else []
+    chosen = _chosen(args, mac, panels, store)
+    named = args.panel is not None or mac is not None or args.host is not None
+    if not chosen and panels and not named:
+        return []  # every configured panel is linked already
+    if not chosen:  # not a configured panel: the command line and discovery say everything
+        return [_override(Target(None, mac, None, None, DISCOVERY_PORT), args)]
+    return [_override(_from_config(p, store), args) for p in chosen]
+
+
+def _chosen(
+    args: argparse.Namespace, mac: str | None, panels: list[PanelConfig], store: KeyStore
+) -> list[PanelConfig]:
+    """The configured panels the command line names; without a name, the unlinked ones."""
     if args.panel is not None:
         chosen = [p for p in panels if p.id == args.panel]
         if not chosen:
             known = ", ".join(p.id for p in panels) or "none"
             raise UsageError(f"no panel {args.panel!r} in the config (configured: {known})")
-    elif mac is not None:
-        chosen = [p for p in panels if p.mac == mac]
-    elif args.host is not None:
-        chosen = [p for p in panels if p.host == args.host]
-    else:
-        chosen = [p for p in panels if store.load_link(p.mac) is None]
-        if panels and not chosen:
-            return []
-    if not chosen:  # not a configured panel: the command line and discovery say everything
-        return [_override(Target(None, mac, None, None, DISCOVERY_PORT), args)]
-    return [_override(_from_config(p, store), args) for p in chosen]
+        return chosen
+    if mac is not None:
+        return [p for p in panels if p.mac == mac]
+    if args.host is not None:
+        return [p for p in panels if p.host == args.host]
+    return [p for p in panels if store.load_link(p.mac) is None]
 
 
 def _from_config(panel: PanelConfig, store: KeyStore) -> Target:
