@@ -21,7 +21,7 @@ MAX_LINES = 450
 MAX_COMPLEXITY = 15
 
 LONG_MODULES: dict[str, int] = {
-    "simulator/config.py": 759,
+    "simulator/config.py": 775,
     "simulator/server.py": 669,
 }
 COMPLEX_FUNCTIONS: dict[str, int] = {
