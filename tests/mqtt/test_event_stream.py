@@ -54,6 +54,17 @@ def test_payload_keeps_data_and_adds_type_panel_and_time() -> None:
     }
 
 
+def test_data_never_overwrites_the_events_own_keys() -> None:
+    data = {"area": 1, "zone": "17", "type": "BURGLAR", "panel": "x", "timestamp": 0}
+    payload = event_payload("home", "alarm", data, NOW)
+    assert (payload["type"], payload["panel"], payload["event_type"]) == ("alarm", "home", "alarm")
+    assert (payload["alarm_type"], payload["alarm_panel"], payload["alarm_timestamp"]) == (
+        "BURGLAR",
+        "x",
+        0,
+    )
+
+
 def test_codes_never_reach_the_payload() -> None:
     data = {"zone": 4, "code": 1234, "PIN": "9999", "Passphrase": "x", "password": "y", "n": 1}
     payload = event_payload("home", "bypass", data, NOW)

@@ -33,10 +33,19 @@ def event_type(raw: str) -> str:
     return name if name in EVENT_TYPES else "other"
 
 
+_OWN_KEYS = frozenset({"event_type", "type", "panel", "timestamp"})
+
+
 def event_payload(
     panel_id: str, raw_type: str, data: Mapping[str, Any], now: datetime
 ) -> dict[str, Any]:
-    body = {k: v for k, v in data.items() if k.lower() not in _SECRET_KEYS}
+    """The event's data plus its own keys; a data key that has one of their names is kept
+    under ``<type>_<key>`` (an alarm's ``type`` becomes ``alarm_type``)."""
+    body = {
+        (f"{raw_type}_{k}" if k in _OWN_KEYS else k): v
+        for k, v in data.items()
+        if k.lower() not in _SECRET_KEYS
+    }
     return {
         **body,
         "event_type": event_type(raw_type),
