@@ -27,7 +27,6 @@ LONG_MODULES: dict[str, int] = {
 COMPLEX_FUNCTIONS: dict[str, int] = {
     "simulator/config.py:_validate_inventory": 22,
     "simulator/config.py:_convert": 20,
-    "simulator/faults.py:FaultState.set": 18,
 }
 
 

@@ -56,25 +56,10 @@ class FaultState:
 
     def set(self, name: str, value: Any) -> None:
         """Validated assignment by name (control channel, scenario)."""
-        names = {f.name: f for f in fields(self)}
+        names = {f.name for f in fields(self)}
         if name not in names:
             raise FaultError(f"unknown fault {name!r}; known: {', '.join(sorted(names))}")
-        current = getattr(self, name)
-        if isinstance(current, bool):
-            if not isinstance(value, bool):
-                raise FaultError(f"{name} must be true or false")
-        elif isinstance(current, int):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise FaultError(f"{name} must be a non-negative integer")
-        elif isinstance(current, float):
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise FaultError(f"{name} must be a non-negative number")
-            if (name.endswith("probability") or name == "garbage_between_frames") and value > 1:
-                raise FaultError(f"{name} must be between 0 and 1")
-            value = float(value)
-        elif name == "hello_refusal" and value not in HELLO_REFUSALS:
-            raise FaultError(f"hello_refusal must be one of {', '.join(HELLO_REFUSALS)}")
-        setattr(self, name, value)
+        setattr(self, name, _checked(name, getattr(self, name), value))
 
     def update(self, values: dict[str, Any]) -> None:
         for name, value in values.items():
@@ -102,6 +87,29 @@ class FaultState:
     @property
     def disturbs_writes(self) -> bool:
         return self.split_frames or self.garbage_between_frames > 0 or self.bad_crc_probability > 0
+
+
+def _checked(name: str, current: Any, value: Any) -> Any:
+    """``value`` if it fits the fault's type (that of its ``current`` value), else FaultError."""
+    if isinstance(current, bool):
+        if not isinstance(value, bool):
+            raise FaultError(f"{name} must be true or false")
+    elif isinstance(current, int):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise FaultError(f"{name} must be a non-negative integer")
+    elif isinstance(current, float):
+        return _fraction_or_seconds(name, value)
+    elif name == "hello_refusal" and value not in HELLO_REFUSALS:
+        raise FaultError(f"hello_refusal must be one of {', '.join(HELLO_REFUSALS)}")
+    return value
+
+
+def _fraction_or_seconds(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise FaultError(f"{name} must be a non-negative number")
+    if (name.endswith("probability") or name == "garbage_between_frames") and value > 1:
+        raise FaultError(f"{name} must be between 0 and 1")
+    return float(value)
 
 
 def split_points(data: bytes, rng: random.Random) -> list[bytes]:
