@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import socket
 
 import pytest
 
@@ -478,3 +479,18 @@ async def test_new_event_log_entries_become_events_and_old_ones_are_not_replayed
                         texts.append(event.data["text"])
             assert not [t for t in texts if t.startswith(f"Zone {zone} ")]
             await owner.submit(ArmArea(1, ArmMode.DISARMED, user_pin(sim)))
+
+
+async def test_panel_restart_is_survived_while_discovery_is_blocked(simulator) -> None:  # type: ignore[no-untyped-def]
+    """UDP filtered (Docker without host networking): rediscovery finds nothing, so the
+    last address is tried again, unverified, as before the first connect (ADR-0003)."""
+    async with simulator() as sim:
+        linked = await link_to(sim)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+            silent.bind(("127.0.0.1", 0))  # a discovery port where nothing answers
+            port = silent.getsockname()[1]
+            settings = dataclasses.replace(linked.settings, discovery_port=port)
+            async with running(PanelOwner(settings, IDENTITY, linked.keys)) as owner:
+                await sim.restart(down_for=1.0)  # longer than the one quick retry
+                await owner.wait_state(ConnectionState.DISCONNECTED, 5)
+                await owner.wait_ready(15)

@@ -60,7 +60,14 @@ class PanelLocator:
     async def locate(self, *, rediscover: bool) -> tuple[str, int]:
         """Check the last host, or find the panel by MAC; returns where to connect."""
         if rediscover or self.host is None:
-            await self.rediscover()
+            try:
+                await self.rediscover()
+            except TransportError:
+                if self.host is None:
+                    raise
+                # Nothing answered (UDP filtered?): the last host, checked like any connect;
+                # another MAC there is still refused, silence leaves it unverified.
+                await self.verify()
         else:
             await self.verify()
         assert self.host is not None
