@@ -1,4 +1,4 @@
-"""A kind added in one place flows through bootstrap, reducer, Homie and Home Assistant.
+"""A kind added in one place flows through bootstrap, reducer, commands, Homie and HA.
 
 The doorbell below exists only in this test: one engine declaration, one MQTT declaration
 and a registry line each (``including``). No panel has a doorbell domain, so its replies
@@ -12,6 +12,8 @@ import enum
 from dataclasses import dataclass, replace
 from typing import Any
 
+from e27bridge.mqtt import setters
+from e27bridge.mqtt.commands import parse_command
 from e27bridge.mqtt.hass import ConfigBuilder, Origin
 from e27bridge.mqtt.homie import panel_description
 from e27bridge.mqtt.kinds import MQTT_KINDS
@@ -19,12 +21,14 @@ from e27bridge.mqtt.kinds.base import Components, HassEntity, MqttKind, fixed
 from e27bridge.mqtt.nodes import format_value, panel_nodes
 from e27bridge.mqtt.overrides import PanelOverrides
 from e27bridge.mqtt.properties import boolean
+from e27bridge.mqtt.setters import InvalidCommand, Parsed, SetRequest
 from e27bridge.mqtt.topics import Topics
 from e27bridge.panel.bootstrap import Bootstrapper
 from e27bridge.panel.commands import Outcome
 from e27bridge.panel.events import EntityChanged, PanelEvent
 from e27bridge.panel.kinds import KINDS
-from e27bridge.panel.kinds.base import Event, KindSpec, StatusReader, per_id
+from e27bridge.panel.kinds.base import Event, KindSpec, StatusReader, Write, per_id
+from e27bridge.panel.planning import plan_command
 from e27bridge.panel.queue import Priority, QueueResult
 from e27bridge.panel.reducer import Reduction, apply_message
 from e27bridge.panel.state import ArmMode, ConnectionState, PanelInfo
@@ -62,11 +66,22 @@ def _events(old: Doorbell, new: Doorbell) -> tuple[Event, ...]:
     return (("ring", {"doorbell": new.id}),) if new.ringing and not old.ringing else ()
 
 
+@dataclass(frozen=True, slots=True)
+class Silence:
+    doorbell_id: int
+
+
+def _silence(command: Silence) -> Write:
+    args = {"doorbell_id": command.doorbell_id, "ringing": False}
+    return Write(RequestSpec("doorbell", "set_status", args), command.doorbell_id)
+
+
 ENGINE = KindSpec(
     label="doorbells",
     build=lambda attribs, found: Doorbell(attribs.entity_id, attribs.name),
     status=StatusReader(per_id("doorbell", _parse), _merge),
     events=_events,
+    commands={Silence: _silence},
 )
 
 
@@ -81,7 +96,13 @@ def _components(ha: HassEntity, bell: Doorbell) -> Components:
     }
 
 
-MQTT = MqttKind(fixed(boolean("ringing", "Ringing")), _components)
+def _set_ringing(request: SetRequest, payload: bytes) -> Parsed:
+    if setters.boolean(payload):
+        raise InvalidCommand("invalid_value", "a doorbell can only be silenced")
+    return Parsed(Silence(request.number))
+
+
+MQTT = MqttKind(fixed(boolean("ringing", "Ringing", _set_ringing)), _components)
 
 
 # --- a panel that has a doorbell ----------------------------------------------------------
@@ -158,6 +179,17 @@ async def test_a_kind_added_in_one_module_flows_through_every_layer() -> None:
         node = panel_nodes(snapshot, ARM)["doorbell-2"]
         prop = node.property("ringing")
         assert prop is not None and format_value(prop, prop.value(node.source)) == b"true"
+
+        # Commands: a /set on the property becomes the kind's command and its request.
+        nodes = panel_nodes(snapshot, ARM)
+        parsed = parse_command(nodes, "doorbell-2", "ringing", b"false", ARM)
+        assert parsed.command == Silence(2)
+        plan = plan_command(snapshot, parsed.command)
+        assert (plan.spec.route, plan.spec.args) == (
+            "doorbell.set_status",
+            {"doorbell_id": 2, "ringing": False},
+        )
+        assert plan.reread.route == "doorbell.get_status"
 
         # Home Assistant: a component pointing at the Homie topic, valid by the schema.
         config = ConfigBuilder(Topics(), "home", PanelOverrides(), Origin(), ARM).build(snapshot)

@@ -4,7 +4,7 @@ the code needs a privileged session, and re-read the entity afterwards (acks car
 
 from __future__ import annotations
 
-from e27bridge.panel.commands import ArmArea, BypassZone, Command, CommandResult, Outcome
+from e27bridge.panel.commands import Command, CommandResult, Outcome
 from e27bridge.panel.planning import plan_command
 from e27bridge.panel.queue import Priority, QueueResult, RequestQueue
 from e27bridge.panel.state import ConnectionState, PanelSnapshot
@@ -30,10 +30,10 @@ async def execute(
         )
 
     result = await send()
-    if result.code == PanelErrorCode.NOAUTH and isinstance(command, ArmArea | BypassZone):
+    if result.code == PanelErrorCode.NOAUTH and plan.code is not None:
         # The code may need a privileged session: authenticate through the same queue, then
         # resend once with the same reply timeout (a bypass ack may take 15 s).
-        auth = await queue.submit(requests.authenticate(command.code), Priority.HIGH)
+        auth = await queue.submit(requests.authenticate(plan.code), Priority.HIGH)
         if auth.ok:
             result = await send()
     if result.outcome in (Outcome.OK, Outcome.UNKNOWN):

@@ -1,16 +1,40 @@
 """User commands the engine accepts, and the one result every command gets.
 
+Each command is declared by its kind (``panel/kinds``), with the request that carries it
+out; they are named here together for callers.
+
 Commands are validated before they are queued: an invalid command never reaches the panel.
-Codes (PINs) are carried as ``SecretStr``-like private fields and never appear in repr.
+Codes (PINs) are plain integers in fields kept out of ``repr`` (so out of logs).
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from e27bridge.panel.state import ArmMode
-from e27bridge.protocol.models import SETPOINT_RANGE
+from e27bridge.panel.kinds.area import ArmArea, SetChime
+from e27bridge.panel.kinds.barrier import BarrierAction, OperateBarrier
+from e27bridge.panel.kinds.light import SetLight
+from e27bridge.panel.kinds.lock import SetLock
+from e27bridge.panel.kinds.output import SetOutput
+from e27bridge.panel.kinds.tstat import SetThermostat
+from e27bridge.panel.kinds.zone import BypassZone
+
+__all__ = [
+    "ArmArea",
+    "BarrierAction",
+    "BypassZone",
+    "Command",
+    "CommandResult",
+    "OperateBarrier",
+    "Outcome",
+    "SetChime",
+    "SetLight",
+    "SetLock",
+    "SetOutput",
+    "SetThermostat",
+    "parse_pin",
+]
 
 
 class Outcome(enum.Enum):
@@ -44,79 +68,6 @@ def parse_pin(code: str | int) -> int:
     if text.startswith("0") and len(text) > 1:
         raise ValueError("codes with a leading zero cannot be sent to the panel")
     return int(text)
-
-
-@dataclass(frozen=True, slots=True)
-class ArmArea:
-    area_id: int
-    mode: ArmMode
-    code: int = field(repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class SetChime:
-    area_id: int
-    enabled: bool
-
-
-@dataclass(frozen=True, slots=True)
-class BypassZone:
-    zone_id: int
-    bypassed: bool
-    code: int = field(repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class SetOutput:
-    output_id: int
-    on: bool
-
-
-@dataclass(frozen=True, slots=True)
-class SetLight:
-    light_id: int
-    level: int  # 0-99; 0 = off
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.level <= 99:
-            raise ValueError("light level must be 0..99")
-
-
-@dataclass(frozen=True, slots=True)
-class SetLock:
-    lock_id: int
-    locked: bool
-
-
-class BarrierAction(enum.Enum):
-    OPEN = "open"
-    CLOSE = "close"
-    STOP = "stop"
-
-
-@dataclass(frozen=True, slots=True)
-class OperateBarrier:
-    barrier_id: int
-    action: BarrierAction
-
-
-@dataclass(frozen=True, slots=True)
-class SetThermostat:
-    tstat_id: int
-    mode: str | None = None
-    fan_mode: str | None = None
-    heat_setpoint: int | None = None
-    cool_setpoint: int | None = None
-
-    def __post_init__(self) -> None:
-        low, high = SETPOINT_RANGE
-        for value in (self.heat_setpoint, self.cool_setpoint):
-            if value is not None and not low <= value <= high:
-                raise ValueError(f"setpoints must be whole degrees in {low}..{high}")
-        if all(
-            v is None for v in (self.mode, self.fan_mode, self.heat_setpoint, self.cool_setpoint)
-        ):
-            raise ValueError("nothing to set")
 
 
 Command = (

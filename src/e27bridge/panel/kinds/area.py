@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from e27bridge.panel.kinds.base import STATUS_COMMANDS, Event, Found, KindSpec, StatusReader, per_id
-from e27bridge.protocol import models
+from e27bridge.panel.kinds.base import (
+    STATUS_COMMANDS,
+    Event,
+    Found,
+    KindSpec,
+    StatusReader,
+    Write,
+    per_id,
+)
+from e27bridge.protocol import models, requests
 
 
 class ArmMode(enum.Enum):
@@ -122,6 +130,29 @@ def describe(old: Area, new: Area) -> str | None:
     return text
 
 
+@dataclass(frozen=True, slots=True)
+class ArmArea:
+    area_id: int
+    mode: ArmMode
+    code: int = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SetChime:
+    area_id: int
+    enabled: bool
+
+
+def arm(command: ArmArea) -> Write:
+    spec = requests.arm_area(command.area_id, command.mode.panel_value, command.code)
+    disarm = command.mode is ArmMode.DISARMED  # never waits behind other commands
+    return Write(spec, command.area_id, urgent=disarm, code=command.code)
+
+
+def chime(command: SetChime) -> Write:
+    return Write(requests.set_chime(command.area_id, command.enabled), command.area_id)
+
+
 def build(attribs: models.Attribs, found: Found) -> Area:
     return Area(attribs.entity_id, attribs.name)
 
@@ -134,5 +165,6 @@ SPEC = KindSpec(
     status_commands=STATUS_COMMANDS | {"get_troubles", "get_trouble"},
     events=events,
     describe=describe,
+    commands={ArmArea: arm, SetChime: chime},
     required=True,
 )

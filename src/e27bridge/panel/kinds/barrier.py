@@ -5,8 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 
-from e27bridge.panel.kinds.base import Found, KindSpec, StatusReader, merge_present, per_id
-from e27bridge.protocol import models
+from e27bridge.panel.kinds.base import Found, KindSpec, StatusReader, Write, merge_present, per_id
+from e27bridge.protocol import models, requests
 
 
 class BarrierPosition(enum.Enum):
@@ -49,6 +49,23 @@ def describe(old: Barrier, new: Barrier) -> str | None:
     return new.position.value if old.position != new.position else None
 
 
+class BarrierAction(enum.Enum):
+    OPEN = "open"
+    CLOSE = "close"
+    STOP = "stop"
+
+
+@dataclass(frozen=True, slots=True)
+class OperateBarrier:
+    barrier_id: int
+    action: BarrierAction
+
+
+def operate(command: OperateBarrier) -> Write:
+    spec = requests.operate_barrier(command.barrier_id, command.action.value)
+    return Write(spec, command.barrier_id)
+
+
 def build(attribs: models.Attribs, found: Found) -> Barrier:
     return Barrier(attribs.entity_id, attribs.name, attribs.area_id)
 
@@ -58,4 +75,5 @@ SPEC = KindSpec(
     build=build,
     status=StatusReader(per_id("barrier", models.parse_barrier_status), merge),
     describe=describe,
+    commands={OperateBarrier: operate},
 )

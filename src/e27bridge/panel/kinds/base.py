@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 from e27bridge.protocol import models, requests
@@ -47,6 +47,20 @@ class BulkStatus:
     reader: StatusReader
 
 
+@dataclass(frozen=True, slots=True)
+class Write:
+    """The one request that carries out a user command on one entity."""
+
+    request: requests.RequestSpec
+    entity_id: int
+    urgent: bool = False  # goes ahead of other commands (disarm)
+    reply_timeout: float | None = None  # None: the queue's default
+    code: int | None = field(default=None, repr=False)  # to authenticate with when refused
+
+
+Writes = Mapping[type, Callable[[Any], Write]]  # command type -> its write
+
+
 def _no_events(old: Any, new: Any) -> tuple[Event, ...]:
     return ()
 
@@ -73,6 +87,7 @@ class KindSpec:
     status_commands: frozenset[str] = STATUS_COMMANDS
     events: Callable[[Any, Any], tuple[Event, ...]] = _no_events
     describe: Callable[[Any, Any], str | None] = _silent  # a change in words (live view)
+    commands: Writes = field(default_factory=dict)  # user commands on it, and their writes
     table: bool = True  # has ``get_table_info`` (bounds the ids of ``get_configured``)
     required: bool = False  # bootstrap fails when its inventory cannot be read
     needs_definitions: bool = False  # read ``zone.get_defs`` before building entities

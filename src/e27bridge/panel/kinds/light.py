@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from e27bridge.panel.kinds.base import Found, KindSpec, StatusReader, per_id
-from e27bridge.protocol import models
+from e27bridge.panel.kinds.base import Found, KindSpec, StatusReader, Write, per_id
+from e27bridge.protocol import models, requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,20 @@ def describe(old: Light, new: Light) -> str | None:
     return "off" if new.level == 0 else f"on, level {new.level}"
 
 
+@dataclass(frozen=True, slots=True)
+class SetLight:
+    light_id: int
+    level: int  # 0-99; 0 = off
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.level <= 99:
+            raise ValueError("light level must be 0..99")
+
+
+def dim(command: SetLight) -> Write:
+    return Write(requests.set_light(command.light_id, command.level), command.light_id)
+
+
 def build(attribs: models.Attribs, found: Found) -> Light:
     return Light(attribs.entity_id, attribs.name, attribs.area_id)
 
@@ -39,4 +53,5 @@ SPEC = KindSpec(
     build=build,
     status=StatusReader(per_id("light", models.parse_light_status), merge),
     describe=describe,
+    commands={SetLight: dim},
 )

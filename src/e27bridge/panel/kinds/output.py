@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from e27bridge.panel.kinds.base import BulkStatus, Found, KindSpec, StatusReader, per_id, switched
+from e27bridge.panel.kinds.base import (
+    BulkStatus,
+    Found,
+    KindSpec,
+    StatusReader,
+    Write,
+    per_id,
+    switched,
+)
 from e27bridge.protocol import models, requests
 
 
@@ -32,6 +40,16 @@ def describe(old: Output, new: Output) -> str | None:
     return switched(old.on, new.on, "on", "off")
 
 
+@dataclass(frozen=True, slots=True)
+class SetOutput:
+    output_id: int
+    on: bool
+
+
+def switch(command: SetOutput) -> Write:
+    return Write(requests.set_output(command.output_id, command.on), command.output_id)
+
+
 def build(attribs: models.Attribs, found: Found) -> Output:
     return Output(attribs.entity_id, attribs.name)
 
@@ -45,4 +63,5 @@ SPEC = KindSpec(
     ),
     required=True,
     describe=describe,
+    commands={SetOutput: switch},
 )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from e27bridge.panel.kinds.base import Found, KindSpec, StatusReader, merge_present, per_id
-from e27bridge.protocol import models
+from e27bridge.panel.kinds.base import Found, KindSpec, StatusReader, Write, merge_present, per_id
+from e27bridge.protocol import models, requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,36 @@ def describe(old: Thermostat, new: Thermostat) -> str | None:
     return ", ".join(changed) or None
 
 
+@dataclass(frozen=True, slots=True)
+class SetThermostat:
+    tstat_id: int
+    mode: str | None = None
+    fan_mode: str | None = None
+    heat_setpoint: int | None = None
+    cool_setpoint: int | None = None
+
+    def __post_init__(self) -> None:
+        low, high = models.SETPOINT_RANGE
+        for value in (self.heat_setpoint, self.cool_setpoint):
+            if value is not None and not low <= value <= high:
+                raise ValueError(f"setpoints must be whole degrees in {low}..{high}")
+        if all(
+            v is None for v in (self.mode, self.fan_mode, self.heat_setpoint, self.cool_setpoint)
+        ):
+            raise ValueError("nothing to set")
+
+
+def adjust(command: SetThermostat) -> Write:
+    spec = requests.set_thermostat(
+        command.tstat_id,
+        mode=command.mode,
+        fan_mode=command.fan_mode,
+        heat_setpoint=command.heat_setpoint,
+        cool_setpoint=command.cool_setpoint,
+    )
+    return Write(spec, command.tstat_id)
+
+
 def build(attribs: models.Attribs, found: Found) -> Thermostat:
     return Thermostat(attribs.entity_id, attribs.name)
 
@@ -57,4 +87,5 @@ SPEC = KindSpec(
     build=build,
     status=StatusReader(per_id("tstat", models.parse_tstat_status), merge),
     describe=describe,
+    commands={SetThermostat: adjust},
 )

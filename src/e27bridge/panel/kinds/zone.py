@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from e27bridge.panel.kinds.base import (
@@ -11,6 +11,7 @@ from e27bridge.panel.kinds.base import (
     Found,
     KindSpec,
     StatusReader,
+    Write,
     merge_present,
     per_id,
 )
@@ -81,6 +82,21 @@ def describe(old: Zone, new: Zone) -> str | None:
     return ", ".join(words) or None
 
 
+BYPASS_TIMEOUT = 15.0  # the reference waits longer for zone bypass acks
+
+
+@dataclass(frozen=True, slots=True)
+class BypassZone:
+    zone_id: int
+    bypassed: bool
+    code: int = field(repr=False)
+
+
+def bypass(command: BypassZone) -> Write:
+    spec = requests.bypass_zone(command.zone_id, command.bypassed, command.code)
+    return Write(spec, command.zone_id, reply_timeout=BYPASS_TIMEOUT, code=command.code)
+
+
 def build(attribs: models.Attribs, found: Found) -> Zone | None:
     definition = definition_name(attribs.definition, found.definitions)
     if definition == UNDEFINED:
@@ -110,6 +126,7 @@ SPEC = KindSpec(
     ),
     events=events,
     describe=describe,
+    commands={BypassZone: bypass},
     required=True,
     needs_definitions=True,
 )
