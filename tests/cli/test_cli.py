@@ -19,6 +19,7 @@ import pytest
 
 import e27bridge
 from e27bridge.cli import build_parser
+from e27bridge.daemon.health import write_health
 
 from .conftest import SCRIPT, clean_env, free_port
 
@@ -298,12 +299,8 @@ def test_link_with_config_links_the_configured_panel_without_asking_for_it(
     state = tmp_path / "state"
     config = tmp_path / "config.toml"
     config.write_text(panel_toml(panel, state), encoding="utf-8")
-    result = cli(
-        "link",
-        "--config",
-        str(config),
-        env={"E27BRIDGE_ACCESS_CODE": ACCESS_CODE, "E27BRIDGE_PASSPHRASE": PASSPHRASE},
-    )
+    secrets = {"E27BRIDGE_ACCESS_CODE": ACCESS_CODE, "E27BRIDGE_PASSPHRASE": PASSPHRASE}
+    result = cli("link", "--config", str(config), env=secrets)
     assert result.returncode == 0, panel.explain(result)
     assert f"UDP {panel.host}:{panel.discovery_port}" in result.stdout  # unicast, its port
     assert f"linking home at {panel.host}:{panel.port}" in result.stdout
@@ -313,6 +310,12 @@ def test_link_with_config_links_the_configured_panel_without_asking_for_it(
     again = cli("link", "--config", str(config))  # nothing left to link: no prompt
     assert again.returncode == 0, again.stderr
     assert "linked already" in again.stdout
+
+    # the running daemon says the panel refused the keys: linking again needs no --panel
+    write_health(state, mqtt_connected=True, panels={"home": "link_required"})
+    relink = cli("link", "--config", str(config), env=secrets)
+    assert relink.returncode == 0, panel.explain(relink)
+    assert f"linking home at {panel.host}:{panel.port}" in relink.stdout
 
 
 def test_link_panel_takes_secrets_from_the_config_and_links_only_that_panel(

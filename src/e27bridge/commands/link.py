@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import os
 import sys
@@ -23,6 +24,7 @@ from e27bridge.commands import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from e27bridge.commands.options import add_discovery_port, add_port
 from e27bridge.daemon.config import Config, ConfigError, PanelConfig, add_config_argument
 from e27bridge.daemon.config import load_config as _load_config
+from e27bridge.daemon.health import LINK_REQUIRED, HealthFileError, read_health
 from e27bridge.daemon.keystore import KeyStore
 from e27bridge.panel.discovery import discover
 from e27bridge.panel.linking import link
@@ -161,7 +163,17 @@ def _chosen(
         return [p for p in panels if p.mac == mac]
     if args.host is not None:
         return [p for p in panels if p.host == args.host]
-    return [p for p in panels if store.load_link(p.mac) is None]
+    return [p for p in panels if _needs_link(p, store)]
+
+
+def _needs_link(panel: PanelConfig, store: KeyStore) -> bool:
+    """No usable keys stored, or the running daemon reports the panel refused them."""
+    stored, identity = store.load_link(panel.mac), store.load_identity()
+    if stored is None or identity is None or not stored.matches(identity):
+        return True
+    with contextlib.suppress(HealthFileError):
+        return read_health(store.state_dir).panels.get(panel.id) == LINK_REQUIRED
+    return False
 
 
 def _from_config(panel: PanelConfig, store: KeyStore) -> Target:
