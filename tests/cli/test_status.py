@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from e27bridge.cli import main
 from e27bridge.daemon.health import PanelStatus, health_path, read_health, write_health
+
+from .conftest import SCRIPT, clean_env
 
 
 def test_status_json_round_trips_what_the_daemon_wrote(
@@ -69,3 +73,25 @@ def test_status_without_a_daemon_exits_1_and_says_why(
     assert main(["status", "--state-dir", str(tmp_path)]) == 1
     assert "is the daemon running?" in capsys.readouterr().err
     assert main(["status", "--state-dir", str(tmp_path), "--watch", "0"]) == 2
+
+
+def test_status_watch_redraws_until_ctrl_c_and_exits_0(tmp_path: Path) -> None:
+    write_health(tmp_path, mqtt_connected=True, panels={"home": "ready"})
+    proc = subprocess.Popen(
+        [str(SCRIPT), "status", "--state-dir", str(tmp_path), "--watch", "0.1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean_env(),
+    )
+    try:
+        assert proc.stdout is not None
+        heads = 0
+        while heads < 2:  # the table, and again
+            line = proc.stdout.readline()
+            assert line, "status --watch ended by itself"
+            heads += line.startswith(b"e27bridge ")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=5) == 0
+    finally:
+        proc.kill()
+        proc.wait()
