@@ -13,10 +13,9 @@ from e27bridge.simulator.config import (
     Identity,
     ScenarioError,
     SimulatorConfig,
-    config_from_mapping,
-    load_scenario,
     profile_config,
 )
+from e27bridge.simulator.scenario import config_from_mapping, load_scenario
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "simulator-example.toml"
 
@@ -119,17 +118,26 @@ def test_scenario_overrides_only_what_it_names() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"timings": {"exit": 3}}, r"timings: unknown key\(s\) exit"),
+        ({"timings": {"exit": 3}}, r"timings\.exit: unknown key"),
         ({"colour": "red"}, r"unknown key\(s\) colour"),
         ({"timings": {"exit_delay": "soon"}}, "timings.exit_delay: expected a number"),
         ({"timings": {"time_scale": 0}}, "time_scale must be > 0"),
-        ({"behaviour": {"session_policy": "evict"}}, "'evict' is not one of 'refuse', 'replace'"),
+        (
+            {"behaviour": {"session_policy": "evict"}},
+            "behaviour.session_policy: 'evict' is not one of 'refuse' or 'replace'",
+        ),
         ({"behaviour": {"block_size": 0}}, "block_size must be 1..256"),
         ({"behaviour": {"zwave_busy_rate": 2}}, "probability"),
         ({"faults": {"hello_refusal": "maybe"}}, "hello_refusal"),
         ({"network": {"port": 70000}}, "network.port"),
         ({"identity": {"mac": "00:00:00:00:00:00"}}, "identity.mac"),
-        ({"inventory": {"zones": [{"id": 1}]}}, r"inventory.zones\[0\]: .*name"),
+        ({"inventory": {"zones": [{"id": 1}]}}, r"inventory\.zones\[0\]\.name: missing"),
+        (
+            {"inventory": {"zones": [{"id": 1, "name": "X", "area_id": "2"}]}},
+            r"inventory\.zones\[0\]\.area_id: expected an integer, got '2'",
+        ),
+        ({"activity": {"enabled": "yes"}}, r"activity\.enabled: expected true or false"),
+        ({"identity": {"name": 5}}, r"identity\.name: expected a string"),
         (
             {"inventory": {"zones": [{"id": 1, "name": "X", "definition": "LAVA"}]}},
             "definition 'LAVA' is not one of",

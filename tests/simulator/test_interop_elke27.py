@@ -111,3 +111,31 @@ async def test_elke27_client_against_the_simulator(caplog: pytest.LogCaptureFixt
             await client.async_disconnect()
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [], [r.getMessage() for r in errors]
+
+
+async def test_elke27_becomes_ready_on_the_large_profile_with_the_defaults() -> None:
+    """The defaults include the numeric-string paging quirk where the reference copes with
+    it (ADR-0209); elke27 stalls for good on a string in an area/zone/output inventory."""
+    expected = profile_config("large").inventory
+    async with simulate("--profile", "large", "--seed", "1", "--no-activity") as sim:
+        host, port = sim.tcp
+        client = Elke27Client(ClientConfig(request_timeout_s=3.0))
+        keys = await client.async_link(
+            host,
+            port,
+            access_code=sim.fields["access_code"],
+            passphrase=sim.fields["passphrase"],
+            client_identity=IDENTITY,
+            timeout_s=5,
+        )
+        await client.async_connect(host, port, keys)
+        try:
+            assert await client.wait_ready(90)
+            snapshot = client.snapshot
+            assert set(snapshot.areas) == {a.id for a in expected.areas}
+            assert {z.id for z in expected.zones if z.definition != "UNDEFINED"} <= set(
+                snapshot.zones
+            )
+            assert set(snapshot.outputs) == {o.id for o in expected.outputs}
+        finally:
+            await client.async_disconnect()

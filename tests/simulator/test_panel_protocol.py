@@ -6,6 +6,7 @@ import pytest
 
 from e27bridge.protocol.errors import PanelErrorCode as E
 from e27bridge.simulator.panel import PERMISSIONS, SessionAuth
+from e27bridge.simulator.settings import NUMERIC_STRING_DEFAULT, PAGED_COMMANDS, ScenarioError
 
 from .test_panel_support import Harness, configure
 
@@ -179,16 +180,30 @@ def test_get_configured_pages_by_block_size() -> None:
 
 
 def test_numeric_string_blocks_follow_their_probability() -> None:
-    always = Harness(configure(numeric_string_blocks=1.0))
+    always = Harness(configure(numeric_string_blocks=1.0, numeric_string_commands=PAGED_COMMANDS))
     body = always.ok("area", "get_configured", {"block_id": 1})
     assert body["block_id"] == "1" and body["block_count"] == "1" and body["areas"] == [1]
-    mixed = Harness(configure("large", numeric_string_blocks=0.5))
+    mixed = Harness(
+        configure("large", numeric_string_blocks=0.5, numeric_string_commands=PAGED_COMMANDS)
+    )
     kinds = {
         type(mixed.ok("zone", "get_configured", {"block_id": 1})["block_id"]) for _ in range(40)
     }
     assert kinds == {int, str}
     # A client echoing a numeric string back is understood.
     assert always.ok("area", "get_configured", {"block_id": "1"})["areas"] == [1]
+
+
+def test_numeric_strings_by_default_only_where_the_reference_copes() -> None:
+    h = Harness(configure("large", numeric_string_blocks=1.0))  # default command set
+    assert h.config.behaviour.numeric_string_commands == NUMERIC_STRING_DEFAULT
+    assert isinstance(h.ok("zone", "get_configured", {"block_id": 1})["block_id"], int)
+    assert isinstance(h.ok("area", "get_configured", {"block_id": 1})["block_count"], int)
+    assert h.ok("zone", "get_defs", {"block_id": 1})["block_id"] == "1"
+    assert h.ok("output", "get_all_outputs_status", {})["block_count"] == "1"
+    assert h.ok("rule", "get_rules", {"block_id": 0})["block_id"] == "0"
+    with pytest.raises(ScenarioError, match=r"zone\.get_status is not paged"):
+        configure(numeric_string_commands=("zone.get_status",))
 
 
 def test_every_entity_domain_has_inventory_and_attribs() -> None:

@@ -92,9 +92,9 @@ def build_config(args: argparse.Namespace) -> Any:
     """Profile or scenario, then the flags; raises ``ScenarioError`` with a clear message."""
     from e27bridge.simulator.config import (  # noqa: PLC0415 - keep ``--help`` fast
         ScenarioError,
-        load_scenario,
         profile_config,
     )
+    from e27bridge.simulator.scenario import load_scenario  # noqa: PLC0415
 
     if args.scenario:
         config = load_scenario(args.scenario)

@@ -18,7 +18,7 @@ from typing import Any
 from e27bridge.protocol.errors import PanelErrorCode as E
 from e27bridge.protocol.messages import PanelRequest
 from e27bridge.simulator.activity import ActivityGenerator
-from e27bridge.simulator.config import DEFINITION_BEHAVIOUR, SimulatorConfig
+from e27bridge.simulator.config import SimulatorConfig
 from e27bridge.simulator.domains.areas import Areas
 from e27bridge.simulator.domains.barriers import Barriers
 from e27bridge.simulator.domains.base import (
@@ -41,6 +41,7 @@ from e27bridge.simulator.domains.security import Security
 from e27bridge.simulator.domains.system import System
 from e27bridge.simulator.domains.thermostats import Thermostats
 from e27bridge.simulator.domains.zones import ZONE_STATES, Zones
+from e27bridge.simulator.profiles import DEFINITION_BEHAVIOUR
 
 __all__ = ["PERMISSIONS", "ZONE_STATES", "SessionAuth", "SimulatedPanel"]
 

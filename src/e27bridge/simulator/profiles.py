@@ -217,3 +217,37 @@ def cycle_name(pool: tuple[str, ...], index: int, suffix: str = "") -> str:
     lap = index // len(pool)
     name = f"{base} {suffix}".strip() if suffix else base
     return name if lap == 0 else f"{name} {lap + 1}"
+
+
+# Zone definition -> behaviour class used by the panel. Unknown custom names behave like
+# "instant" burglary zones, which is the safe choice for a test panel.
+DEFINITION_BEHAVIOUR: dict[str, str] = {
+    "UNDEFINED": "none",
+    "BURG_PERIM_DELAY": "delay",
+    "BURG_PERIM_INST": "instant",
+    "BURG_INTERIOR_FOLLOWER": "follower",
+    "BURG_INTERIOR": "interior",
+    "BURG_INTERIOR_DELAY": "interior_delay",
+    "BURG_24HR": "24h",
+    "FIRE": "24h",
+    "FIRE_VERIFIED": "24h",
+    "CO": "24h",
+    "WATER": "24h",
+    "TEMPERATURE": "24h",
+    "AUX_24HR": "24h",
+    "PANIC": "24h",
+    "NON_ALARM": "none",
+}
+
+# Alarm type reported in ``alarm_state`` for a zone definition.
+DEFINITION_ALARM: dict[str, str] = {
+    "FIRE": "FIRE",
+    "FIRE_VERIFIED": "FIRE",
+    "CO": "CARBON_MONOXIDE",
+    "WATER": "WATER",
+    "TEMPERATURE": "TEMPERATURE",
+    "AUX_24HR": "AUXILIARY",
+    "PANIC": "PANIC",
+}
+
+NOT_BYPASSABLE_DEFINITIONS = frozenset({"FIRE", "FIRE_VERIFIED", "CO", "PANIC"})

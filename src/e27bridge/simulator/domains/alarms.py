@@ -11,10 +11,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from e27bridge.simulator.config import DEFINITION_ALARM
 from e27bridge.simulator.domains.base import Core
 from e27bridge.simulator.domains.eventlog import EventLog
 from e27bridge.simulator.domains.zones import Zones, behaviour_of
+from e27bridge.simulator.profiles import DEFINITION_ALARM
 
 DISARMED = "DISARMED"
 ARMED_AWAY = "ARMED_AWAY"

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from e27bridge.protocol.errors import PanelErrorCode as E
-from e27bridge.simulator.config import DEFINITION_BEHAVIOUR, User
+from e27bridge.simulator.config import User
 from e27bridge.simulator.domains.base import Call, Core, Handlers, Message, Refused, entity_id, ok
 from e27bridge.simulator.domains.eventlog import EventLog
+from e27bridge.simulator.profiles import DEFINITION_BEHAVIOUR
 
 ZONE_STATES = (
     "open",
