@@ -26,3 +26,13 @@ bash scripts/lint-deploy.sh
 pytest -q -p no:cacheprovider "$@"
 # Proves the benchmark suite runs (under 2 minutes); it asserts nothing about speed.
 python -m bench --quick --out "$(mktemp -d)"
+
+# The live deployment checks: systemd in a booted container, the Docker image on a real
+# engine (needs root; several minutes on a cold cache). E27_DEPLOY_CHECK=0 skips them.
+if [ "${E27_DEPLOY_CHECK:-1}" = 0 ]; then
+  echo "deploy-check: skipped (E27_DEPLOY_CHECK=0)"
+elif [ "$(id -u)" != 0 ]; then
+  echo "deploy-check: skipped (needs root)"
+else
+  bash scripts/deploy-check.sh
+fi
