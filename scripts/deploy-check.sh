@@ -113,6 +113,26 @@ readme() {
   grep -qF -- "$1" README.md || fail "the README no longer says: $1"
 }
 
+# readme_cmd PREFIX: the README's command whose first line starts with PREFIX, with its
+# continuation lines, without "sudo" and comments; one word a line.
+readme_cmd() {
+  "$PY" - "$1" <<'EOF'
+import shlex
+import sys
+
+lines = open("README.md", encoding="utf-8").read().splitlines()
+start = next((i for i, line in enumerate(lines) if line.startswith(sys.argv[1])), None)
+if start is None:
+    sys.exit(f"the README no longer has a command starting with: {sys.argv[1]}")
+command = ""
+for line in lines[start:]:
+    command += line.removesuffix("\\") + " "
+    if not line.endswith("\\"):
+        break
+print("\n".join(w for w in shlex.split(command, comments=True) if w != "sudo"))
+EOF
+}
+
 # --- host tools, broker, simulator ---------------------------------------------------------
 
 install_host_tools() {
@@ -347,17 +367,13 @@ check_systemd() {
   msh "printf '[Service]\nWatchdogSec=6\n' >/etc/systemd/system/e27bridge.service.d/zz-deploy-check.conf"
 
   log "systemd: link as the service's user, then start"
-  local link_cmd="e27bridge link --config /etc/e27bridge/config.toml"
   readme "sudo systemd-run --pty -p DynamicUser=yes -p User=e27bridge -p StateDirectory=e27bridge \\"
-  readme "sudo systemd-run --pipe --wait -p DynamicUser=yes -p User=e27bridge -p StateDirectory=e27bridge \\"
-  readme "    -p LoadCredential=mqtt-password:/etc/e27bridge/credentials/mqtt-password \\"
-  readme "    $link_cmd --stdin"
-  local link_args=(systemd-run --pipe --wait --quiet -p DynamicUser=yes -p User=e27bridge
-    -p StateDirectory=e27bridge
-    -p LoadCredential=mqtt-password:/etc/e27bridge/credentials/mqtt-password
-    $link_cmd --stdin --host 127.0.0.1 --port "$PANEL_PORT" --discovery-port "$DISCOVERY_PORT")
+  local link_args
+  mapfile -t link_args < <(readme_cmd "sudo systemd-run --pipe --wait")
+  [ ${#link_args[@]} -gt 5 ] || fail "no scripted link command in the README"
+  link_args+=(--host 127.0.0.1 --port "$PANEL_PORT" --discovery-port "$DISCOVERY_PORT")
   printf '%s\n%s\n' "$ACCESS_CODE" "$PASSPHRASE" | m "${link_args[@]}" >"$WORK/link.log" 2>&1 ||
-    fail "link (see $WORK/link.log)"
+    fail "link: ${link_args[*]} (see $WORK/link.log)"
   readme "sudo systemctl daemon-reload && sudo systemctl enable --now e27bridge"
   record_mqtt "$WORK/mqtt-systemd.log"
   m systemctl daemon-reload
@@ -508,15 +524,39 @@ buildkit_client() {
 
 health_is() { [ "$(docker inspect -f '{{.State.Health.Status}}' "$1")" = "$2" ]; }
 
+# readme_docker ARRAY PREFIX NAME IMAGE [OPTIONS]: the README's docker command that starts
+# with PREFIX, into ARRAY, for this run: the container NAME, the IMAGE built here, the
+# directories under $DOCKER_DIR instead of /srv/e27bridge, -i instead of -it (no terminal)
+# and OPTIONS after "docker run".
+readme_docker() {
+  local -n out=$1
+  local prefix=$2 name=$3 image=$4 words prev="" w
+  shift 4
+  mapfile -t words < <(readme_cmd "$prefix")
+  [ ${#words[@]} -gt 3 ] || fail "no command starting with '$prefix' in the README"
+  out=(docker run "$@")
+  for w in "${words[@]:2}"; do
+    case $prev:$w in
+      --name:*) w=$name ;;
+      *:-it) w=-i ;;
+      *:/srv/e27bridge/*) w=$DOCKER_DIR/${w#/srv/e27bridge/} ;;
+      *:e27bridge) w=$image ;;
+    esac
+    out+=("$w")
+    prev=$w
+  done
+}
+
 # run_bridge NAME IMAGE [DOCKER OPTIONS]: the README's docker run, detached, with a short
 # HEALTHCHECK interval so the checks take seconds.
 run_bridge() {
-  local name=$1 image=$2
+  local name=$1 image=$2 args
   shift 2
+  docker rm -f "$name" >/dev/null 2>&1 || true # left over from a run that was killed
   CONTAINERS+=("$name")
-  docker run -d --name "$name" --network host "$@" \
-    --health-interval 2s --health-timeout 10s --health-retries 2 --health-start-period 60s \
-    -v "$DOCKER_DIR/config:/config:ro" -v "$DOCKER_DIR/data:/data" "$image" >/dev/null
+  readme_docker args "docker run -d" "$name" "$image" "$@" \
+    --health-interval 2s --health-timeout 10s --health-retries 2 --health-start-period 60s
+  "${args[@]}" >/dev/null || fail "${args[*]}"
 }
 
 # stop_bridge NAME: `docker stop` within 5 s and exit 0.
@@ -560,15 +600,12 @@ check_docker() {
   install -d -o 10001 -g 10001 -m 0700 "$DOCKER_DIR/data"
 
   log "docker: link, then run"
-  readme "docker run --rm -it --network host -v /srv/e27bridge/config:/config:ro \\"
-  readme "  -v /srv/e27bridge/data:/data e27bridge link"
+  local link_args
+  readme_docker link_args "docker run --rm -it" "" "$IMAGE"
+  link_args+=(--stdin --host 127.0.0.1 --port "$PANEL_PORT" --discovery-port "$DISCOVERY_PORT")
   printf '%s\n%s\n' "$ACCESS_CODE" "$PASSPHRASE" |
-    docker run --rm -i --network host -v "$DOCKER_DIR/config:/config:ro" \
-      -v "$DOCKER_DIR/data:/data" "$IMAGE" link --stdin --host 127.0.0.1 \
-      --port "$PANEL_PORT" --discovery-port "$DISCOVERY_PORT" >"$WORK/docker-link.log" 2>&1 ||
-    fail "link in docker (see $WORK/docker-link.log)"
-  readme "docker run -d --name e27bridge --restart unless-stopped --network host \\"
-  readme "  -v /srv/e27bridge/config:/config:ro -v /srv/e27bridge/data:/data e27bridge"
+    "${link_args[@]}" >"$WORK/docker-link.log" 2>&1 ||
+    fail "link in docker: ${link_args[*]} (see $WORK/docker-link.log)"
   record_mqtt "$WORK/mqtt-docker.log"
   run_bridge e27dc-main "$IMAGE"
   [ "$(docker exec e27dc-main id -u):$(docker exec e27dc-main id -g)" = 10001:10001 ] ||
