@@ -1,10 +1,14 @@
 """How one user command is carried out: plan it, queue it, authenticate and resend once when
-the code needs a privileged session, and re-read the entity afterwards (acks carry no state).
+the code needs a privileged session, and re-read the entity afterwards unless the panel
+reported its new state by itself (``confirm``, ADR-0010).
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from e27bridge.panel.commands import Command, CommandResult, Outcome
+from e27bridge.panel.confirm import CONFIRM_WINDOW, Confirmations, Watch
 from e27bridge.panel.planning import plan_command
 from e27bridge.panel.queue import Priority, QueueResult, RequestQueue
 from e27bridge.panel.state import ConnectionState, PanelSnapshot
@@ -15,7 +19,12 @@ UNAVAILABLE_STATES = (ConnectionState.LINK_REQUIRED, ConnectionState.STOPPED)
 
 
 async def execute(
-    queue: RequestQueue, snapshot: PanelSnapshot, command: Command, *, max_age: float | None
+    queue: RequestQueue,
+    snapshot: PanelSnapshot,
+    command: Command,
+    *,
+    max_age: float | None,
+    confirmations: Confirmations | None = None,
 ) -> CommandResult:
     try:
         plan = plan_command(snapshot, command)
@@ -29,6 +38,7 @@ async def execute(
             plan.spec, plan.priority, max_age=max_age, reply_timeout=plan.reply_timeout
         )
 
+    watch = confirmations.watch(plan.kind, plan.entity_id) if confirmations else None
     result = await send()
     if result.code == PanelErrorCode.NOAUTH and plan.code is not None:
         # The code may need a privileged session: authenticate through the same queue, then
@@ -36,6 +46,32 @@ async def execute(
         auth = await queue.submit(requests.authenticate(plan.code), Priority.HIGH)
         if auth.ok:
             result = await send()
-    if result.outcome in (Outcome.OK, Outcome.UNKNOWN):
-        queue.enqueue(plan.reread, Priority.BACKGROUND)  # the re-read brings the new state
+    if result.outcome is Outcome.OK and confirmations and watch and result.sent_at is not None:
+        _confirm_or_reread(queue, confirmations, watch, result.sent_at, plan.reread)
+    else:
+        if confirmations and watch:
+            confirmations.done(watch)
+        if result.outcome in (Outcome.OK, Outcome.UNKNOWN):
+            queue.enqueue(plan.reread, Priority.BACKGROUND)  # the re-read brings the state
     return CommandResult(result.outcome, result.code, result.reason)
+
+
+def _confirm_or_reread(
+    queue: RequestQueue,
+    confirmations: Confirmations,
+    watch: Watch,
+    sent_at: float,
+    reread: requests.RequestSpec,
+) -> None:
+    """The ack (or a broadcast after the write) carried the state: done. Otherwise give
+    the broadcast ``CONFIRM_WINDOW`` to come, then read back."""
+
+    def check() -> None:
+        confirmations.done(watch)
+        if not confirmations.confirmed(watch, sent_at):
+            queue.enqueue(reread, Priority.BACKGROUND)
+
+    if confirmations.confirmed(watch, sent_at):
+        confirmations.done(watch)
+    else:
+        asyncio.get_running_loop().call_later(CONFIRM_WINDOW, check)

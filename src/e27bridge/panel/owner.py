@@ -22,6 +22,7 @@ from e27bridge.panel import command_policy
 from e27bridge.panel.bootstrap import BootstrapFailed, Bootstrapper, bootstrap_until
 from e27bridge.panel.bus import EventBus, Subscription
 from e27bridge.panel.commands import Command, CommandResult
+from e27bridge.panel.confirm import Confirmations
 from e27bridge.panel.eventlog import EventLogFollower
 from e27bridge.panel.first_link import FirstLink, Linker
 from e27bridge.panel.keepalive import Keepalive
@@ -87,6 +88,7 @@ class PanelOwner:
         self._session_ended: asyncio.Event | None = None
         self._session_broke = False  # the current session ended by an internal error
         self._queue: RequestQueue | None = None
+        self._confirmations: Confirmations | None = None
         self._keepalive: Keepalive | None = None
         self._keepalive_task: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -119,11 +121,20 @@ class PanelOwner:
         return self._queue
 
     async def submit(self, command: Command) -> CommandResult:
-        result = await command_policy.execute(
-            self.queue, self.snapshot, command, max_age=self.settings.queue.command_max_age
+        # No health update here: a snapshot per command would re-render the MQTT side for
+        # an RTT figure; the keepalive refreshes health.
+        return await command_policy.execute(
+            self.queue,
+            self.snapshot,
+            command,
+            max_age=self.settings.queue.command_max_age,
+            confirmations=self._confirmations,
         )
-        self._update_health()
-        return result
+
+    @property
+    def confirming(self) -> int:
+        """Commands waiting to learn their entity's new state (ADR-0010)."""
+        return self._confirmations.pending if self._confirmations is not None else 0
 
     async def resync(self) -> None:
         """Drop the session; the reconnect re-reads inventory and state from scratch."""
@@ -136,6 +147,7 @@ class PanelOwner:
 
     async def start(self) -> None:
         self._queue = RequestQueue(self.settings.queue, on_silent_timeout=self._link_check)
+        self._confirmations = Confirmations()
         self._queue.start(lambda run: self._spawn("queue", run))
         self._eventlog = EventLogFollower(
             self._queue, self._state.log_entry, lambda run: self._spawn("eventlog", run)
@@ -374,6 +386,8 @@ class PanelOwner:
         if message.domain == "authenticate" and message.session_id and not message.error_code:
             session.adopt_session_id(message.session_id)
         self.queue.on_message(message)
+        if self._confirmations is not None:
+            self._confirmations.seen(message)
         if not self._ready:
             return
         try:

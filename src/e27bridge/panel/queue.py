@@ -56,6 +56,7 @@ class QueueResult:
     code: int | None = None
     reason: str | None = None
     rtt: float | None = None
+    sent_at: float | None = None  # loop time the answered frame was sent
 
     @property
     def ok(self) -> bool:
@@ -327,7 +328,8 @@ class RequestQueue:
                 ),
             )
         else:
-            self._resolve(item, QueueResult(Outcome.OK, reply, rtt=ended.rtt))
+            result = QueueResult(Outcome.OK, reply, rtt=ended.rtt, sent_at=self._last_sent)
+            self._resolve(item, result)
 
     async def _after_timeout(self, item: _Item, ended: Ended) -> None:
         log.info("request_timeout", route=item.spec.route, attempt=item.attempts)
