@@ -1,14 +1,11 @@
-"""The simulated panel's TCP side: banner, ``api_link``, ``hello`` and the framed session phase.
+"""The simulated panel's TCP side: listener, banner, ``api_link`` and ``hello``.
 
 All wire work goes through the sans-IO protocol core; this module only owns sockets, tasks
 and timing. The panel model (``SimulatedPanel``) is pure and is called from here:
 ``handle`` for each request, ``advance`` from one timer loop, and ``take_broadcasts`` after
 either, whose messages go to every live session.
 
-Requests of one session are answered in arrival order by one worker. Without injected
-delays a request is answered inline as soon as it is read (the fast path); with delays the
-reader keeps reading while the worker sleeps, so a client that sends a second request before
-the first reply is seen as an in-flight violation (ADR-0250).
+The framed phase after a HELLO is session.py; the link table is links.py.
 """
 
 from __future__ import annotations
@@ -20,15 +17,14 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal, cast
 
 import structlog
 
 from e27bridge.protocol.cleartext import dumps
-from e27bridge.protocol.errors import MalformedMessage, PanelErrorCode
+from e27bridge.protocol.errors import PanelErrorCode
 from e27bridge.protocol.identity import LinkKeys
 from e27bridge.protocol.linking import LinkRequest, derive_link_proof
-from e27bridge.protocol.messages import PanelRequest, parse_request
 from e27bridge.protocol.phases import (
     Connection,
     Dropped,
@@ -40,9 +36,11 @@ from e27bridge.protocol.phases import (
     Received,
     Role,
 )
-from e27bridge.simulator.faults import SPLIT_PAUSE, FaultState, bad_crc_frame, garbage, split_points
+from e27bridge.simulator.faults import FaultState
+from e27bridge.simulator.links import LinkTable
 from e27bridge.simulator.panel import SessionAuth
-from e27bridge.simulator.stats import ServerStats, SessionStats
+from e27bridge.simulator.session import PanelModel, Session
+from e27bridge.simulator.stats import ServerStats
 
 log = structlog.get_logger("e27bridge.simulator.server")
 
@@ -52,16 +50,6 @@ MAX_WRITE_BUFFER = 4 * 1024 * 1024
 BANNER_SPLIT_PAUSE = 0.05
 
 SessionPolicy = Literal["refuse", "replace"]
-
-
-class PanelModel(Protocol):
-    """What the server needs from the panel (``SimulatedPanel`` satisfies it)."""
-
-    def handle(self, request: PanelRequest, auth: SessionAuth, now: float) -> dict[str, Any]: ...
-    def advance(self, now: float) -> None: ...
-    def next_deadline(self) -> float | None: ...
-    def take_broadcasts(self) -> list[dict[str, Any]]: ...
-    def domain_counts(self) -> dict[str, int]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,53 +66,6 @@ class ServerSettings:
     strict: bool = False
     cleartext_timeout: float = 30.0  # idle limit before HELLO (also after a silent api_link)
     idle_timeout: float = 0.0  # close a session silent for this long (0 = never)
-
-
-class LinkTable:
-    """Linked client identities by ``sn``; re-linking an ``sn`` reuses its slot."""
-
-    def __init__(self, slots: int) -> None:
-        self.slots = slots
-        self._links: dict[str, LinkKeys] = {}
-        self.changed = False  # set on every add/revoke; the state file clears it
-
-    def items(self) -> dict[str, LinkKeys]:
-        return dict(self._links)
-
-    def load(self, links: dict[str, LinkKeys]) -> None:
-        """Restore saved links (a panel's memory), beyond ``slots`` if it once had more."""
-        self._links = dict(links)
-
-    def get(self, sn: str) -> LinkKeys | None:
-        return self._links.get(sn)
-
-    def add(self, sn: str, keys: LinkKeys) -> bool:
-        if sn not in self._links and len(self._links) >= self.slots:
-            return False
-        self._links[sn] = keys
-        self.changed = True
-        return True
-
-    def revoke(self, sn: str | None = None) -> list[str]:
-        """Remove one link (or all); returns the ``sn`` values removed."""
-        removed = list(self._links) if sn is None else [sn] if sn in self._links else []
-        for key in removed:
-            del self._links[key]
-        self.changed = self.changed or bool(removed)
-        return removed
-
-    def sns(self) -> list[str]:
-        return sorted(self._links)
-
-    def __len__(self) -> int:
-        return len(self._links)
-
-    def __repr__(self) -> str:
-        return f"LinkTable({len(self._links)}/{self.slots} slots)"
-
-
-def _nothing() -> None:
-    return None
 
 
 def _local_time() -> str:
@@ -157,13 +98,13 @@ class PanelServer:
         self.port = settings.port
         self._server: asyncio.Server | None = None
         self._connections: set[_Connection] = set()
-        self._sessions: dict[str, _Session] = {}
+        self._sessions: dict[str, Session] = {}
         self._timer_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._timer_deadline: float | None = None
         self._background: set[asyncio.Task[Any]] = set()
         # Called after every request, timer run and link change (the state file hooks in).
-        self.after_change: Callable[[], None] = _nothing
+        self.after_change: Callable[[], None] = lambda: None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -298,14 +239,14 @@ class PanelServer:
     def connection_lost(self, conn: _Connection) -> None:
         self._connections.discard(conn)
 
-    def session_opened(self, session: _Session) -> None:
+    def session_opened(self, session: Session) -> None:
         self._sessions[session.sn] = session
 
-    def session_closed(self, session: _Session) -> None:
+    def session_closed(self, session: Session) -> None:
         if self._sessions.get(session.sn) is session:
             del self._sessions[session.sn]
 
-    def live_session(self, sn: str) -> _Session | None:
+    def live_session(self, sn: str) -> Session | None:
         return self._sessions.get(sn)
 
 
@@ -322,7 +263,7 @@ class _Connection(asyncio.Protocol):
         self.peer = "?"
         self.nonce = secrets.token_hex(20)
         self.wire = Connection(Role.PANEL)  # the phases: banner, link or HELLO, frames
-        self.session: _Session | None = None
+        self.session: Session | None = None
         self.closed = False
         self.close_reason: str | None = None
         self._idle: asyncio.TimerHandle | None = None
@@ -491,7 +432,7 @@ class _Connection(asyncio.Protocol):
         keys = server.links.get(sn)
         assert keys is not None
         session_id = secrets.randbits(32) or 1
-        session = _Session(self, sn, SessionAuth(session_id=session_id))
+        session = Session(self, self.server, sn, SessionAuth(session_id=session_id))
         self.session = session
         server.session_opened(session)
         self.write(
@@ -506,164 +447,3 @@ class _Connection(asyncio.Protocol):
         self._idle_limit = server.settings.idle_timeout or None
         self._arm_idle()
         log.info("sim_session_opened", peer=self.peer, sn=sn, session_id=session_id)
-
-
-class _Session:
-    """The framed phase of one connection: its own key, counters and worker."""
-
-    def __init__(self, conn: _Connection, sn: str, auth: SessionAuth) -> None:
-        self.conn = conn
-        self.server = conn.server
-        self.sn = sn
-        self.auth = auth
-        self.stats: SessionStats = self.server.stats.open_session(auth.session_id, sn)
-        self.requests_seen = 0
-        self._queue: asyncio.Queue[PanelRequest] = asyncio.Queue()
-        self._worker: asyncio.Task[None] | None = None
-        self._busy = False
-        self._out: asyncio.Queue[bytes] | None = None
-        self._writer_task: asyncio.Task[None] | None = None
-        self._late: set[asyncio.TimerHandle] = set()
-
-    def closed(self, reason: str) -> None:
-        if self.stats.closed:
-            return
-        self.stats.closed = True
-        self.stats.close_reason = reason
-        self.server.session_closed(self)
-        for task in (self._worker, self._writer_task):
-            if task is not None:
-                task.cancel()
-        for handle in self._late:
-            handle.cancel()
-        log.info("sim_session_closed", sn=self.sn, reason=reason)
-
-    # -- inbound ---------------------------------------------------------------------------
-
-    def on_frame(self, event: Received | Dropped | FramingProblem) -> None:
-        """One event of the framed phase (the connection's phase machine decoded it)."""
-        stats = self.server.stats
-        if isinstance(event, FramingProblem):
-            stats.protocol_errors[event.error.kind.value] += 1
-        elif isinstance(event, Dropped):
-            stats.protocol_errors["bad_envelope"] += 1
-            self._protocol_error("bad_envelope")
-        else:
-            try:
-                request = parse_request(event.envelope.payload)
-            except MalformedMessage:
-                stats.protocol_errors["malformed_json"] += 1
-                self._protocol_error("malformed_json")
-                return
-            self._received(request)
-
-    def _protocol_error(self, kind: str) -> None:
-        log.info("sim_protocol_error", sn=self.sn, kind=kind)
-        if self.server.strict:
-            self.conn.abort(f"strict_{kind}")
-
-    def _received(self, request: PanelRequest) -> None:
-        server, stats, faults = self.server, self.server.stats, self.server.faults
-        violation = stats.request_received(self.stats)
-        if violation:
-            log.warning("sim_in_flight_violation", sn=self.sn, seq=request.seq)
-            if server.strict:
-                self.conn.abort("in_flight_violation")
-                return
-        self.requests_seen += 1
-        if faults.close_after_requests and self.requests_seen >= faults.close_after_requests:
-            stats.faults_injected["close_after_requests"] += 1
-            self.conn.abort("fault_close_after_requests")
-            return
-        if faults.roll(server.rng, faults.close_probability):
-            stats.faults_injected["close_random"] += 1
-            self.conn.abort("fault_close_random")
-            return
-        if (
-            self._worker is None
-            and faults.response_delay == 0
-            and faults.jitter == 0
-            and self._queue.empty()
-        ):
-            self._process(request)
-            return
-        self._queue.put_nowait(request)
-        if self._worker is None:
-            self._worker = asyncio.create_task(self._work(), name=f"sim-session-{self.sn}")
-
-    async def _work(self) -> None:
-        faults, rng = self.server.faults, self.server.rng
-        while True:
-            request = await self._queue.get()
-            delay = faults.reply_delay(rng)
-            if delay > 0:
-                await asyncio.sleep(delay)
-            if self.conn.closed:
-                return
-            self._process(request)
-
-    def _process(self, request: PanelRequest) -> None:
-        server, stats, faults = self.server, self.server.stats, self.server.faults
-        try:
-            reply = server.panel.handle(request, self.auth, server.clock())
-        except Exception:
-            log.exception("sim_panel_failed", domain=request.domain, command=request.command)
-            reply = {
-                "seq": request.seq,
-                "error_code": int(PanelErrorCode.UNKNOWN),
-                "error_message": "simulator error",
-            }
-        stats.request_settled(self.stats)
-        if faults.roll(server.rng, faults.drop_reply_probability):
-            stats.faults_injected["drop_reply"] += 1
-        elif faults.late_reply_delay > 0 and faults.roll(server.rng, faults.late_reply_probability):
-            stats.faults_injected["late_reply"] += 1
-            payload = dumps(reply)
-            loop = asyncio.get_running_loop()
-            handle: asyncio.TimerHandle
-
-            def send_late() -> None:
-                self._late.discard(handle)
-                self.send_payload(payload)
-                stats.replies_sent += 1
-
-            handle = loop.call_later(faults.late_reply_delay, send_late)
-            self._late.add(handle)
-        else:
-            self.send_payload(dumps(reply))
-            stats.replies_sent += 1
-        server.panel_changed()
-
-    # -- outbound --------------------------------------------------------------------------
-
-    def send_payload(self, payload: bytes) -> None:
-        if self.conn.closed:
-            return
-        frame = self.conn.wire.send(payload)
-        if self._out is None and not self.server.faults.disturbs_writes:
-            self.conn.write(frame)
-            return
-        if self._out is None:
-            self._out = asyncio.Queue()
-            self._writer_task = asyncio.create_task(self._write_disturbed())
-        self._out.put_nowait(frame)
-
-    async def _write_disturbed(self) -> None:
-        """Ordered writer used once any write fault was active for this session."""
-        assert self._out is not None
-        faults, rng, stats = self.server.faults, self.server.rng, self.server.stats
-        while True:
-            frame = await self._out.get()
-            if faults.roll(rng, faults.garbage_between_frames):
-                stats.faults_injected["garbage"] += 1
-                self.conn.write(garbage(rng))
-            if faults.roll(rng, faults.bad_crc_probability):
-                stats.faults_injected["bad_crc"] += 1
-                self.conn.write(bad_crc_frame(self.conn.wire.session_key))
-            if faults.split_frames:
-                stats.faults_injected["split_frame"] += 1
-                for piece in split_points(frame, rng):
-                    self.conn.write(piece)
-                    await asyncio.sleep(SPLIT_PAUSE)
-            else:
-                self.conn.write(frame)
