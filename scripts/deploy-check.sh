@@ -8,9 +8,10 @@
 #            while it runs and no restart loop on a config error.
 #   docker   starts dockerd when no engine answers, builds the image with the classic
 #            builder and with BuildKit, links and runs it as the README's "Run in Docker"
-#            section says and checks the user, MQTT, the HEALTHCHECK (healthy, unhealthy
-#            with the broker down, healthy again), `docker stop` within 5 s and key modes,
-#            also with --read-only --cap-drop ALL.
+#            section says and checks the user, the HEALTHCHECK (unhealthy while unlinked,
+#            healthy once linked without a restart, unhealthy with the broker down, healthy
+#            again), MQTT, `docker stop` within 5 s and key modes, also with --read-only
+#            --cap-drop ALL.
 #
 # The simulator and mosquitto run on the host's loopback; the containers share the host's
 # network. Needs root and the project's .venv (scripts/test.sh makes it). Rootfs, base image
@@ -555,7 +556,7 @@ run_bridge() {
   docker rm -f "$name" >/dev/null 2>&1 || true # left over from a run that was killed
   CONTAINERS+=("$name")
   readme_docker args "docker run -d" "$name" "$image" "$@" \
-    --health-interval 2s --health-timeout 10s --health-retries 2 --health-start-period 60s
+    --health-interval 2s --health-timeout 10s --health-retries 2 --health-start-period 3s
   "${args[@]}" >/dev/null || fail "${args[*]}"
 }
 
@@ -599,18 +600,23 @@ check_docker() {
     install -o 10001 -g 10001 -m 0400 /dev/stdin "$DOCKER_DIR/config/mqtt-password"
   install -d -o 10001 -g 10001 -m 0700 "$DOCKER_DIR/data"
 
-  log "docker: link, then run"
+  log "docker: run unlinked (unhealthy), then link while it runs"
+  record_mqtt "$WORK/mqtt-docker.log"
+  run_bridge e27dc-main "$IMAGE"
+  [ "$(docker exec e27dc-main id -u):$(docker exec e27dc-main id -g)" = 10001:10001 ] ||
+    fail "the container does not run as 10001:10001: $(docker exec e27dc-main id)"
+  wait_for 60 "HEALTHCHECK unhealthy while unlinked" health_is e27dc-main unhealthy
+  local why
+  why=$(docker exec e27dc-main e27bridge health) && fail "health says healthy while unlinked"
+  case $why in *"not linked"*) ;; *) fail "health says: $why" ;; esac
   local link_args
   readme_docker link_args "docker run --rm -it" "" "$IMAGE"
   link_args+=(--stdin --host 127.0.0.1 --port "$PANEL_PORT" --discovery-port "$DISCOVERY_PORT")
   printf '%s\n%s\n' "$ACCESS_CODE" "$PASSPHRASE" |
     "${link_args[@]}" >"$WORK/docker-link.log" 2>&1 ||
     fail "link in docker: ${link_args[*]} (see $WORK/docker-link.log)"
-  record_mqtt "$WORK/mqtt-docker.log"
-  run_bridge e27dc-main "$IMAGE"
-  [ "$(docker exec e27dc-main id -u):$(docker exec e27dc-main id -g)" = 10001:10001 ] ||
-    fail "the container does not run as 10001:10001: $(docker exec e27dc-main id)"
-  wait_for 60 "panel ready on MQTT" mqtt_is "homie/5/$PANEL_ID/\$state" ready
+  wait_for 60 "panel ready on MQTT, no restart" mqtt_is "homie/5/$PANEL_ID/\$state" ready
+  [ "$(docker inspect -f '{{.RestartCount}}' e27dc-main)" = 0 ] || fail "the container restarted"
   wait_for 60 "HEALTHCHECK healthy" health_is e27dc-main healthy
   docker exec e27dc-main e27bridge health >"$WORK/docker-health.log" ||
     fail "e27bridge health in the container: $(cat "$WORK/docker-health.log")"
@@ -618,7 +624,6 @@ check_docker() {
 
   stop_broker
   wait_for 40 "HEALTHCHECK unhealthy with the broker down" health_is e27dc-main unhealthy
-  local why
   why=$(docker exec e27dc-main e27bridge health) && fail "health says healthy with the broker down"
   case $why in *"not connected to the MQTT broker"*) ;; *) fail "health says: $why" ;; esac
   start_broker
@@ -632,7 +637,7 @@ check_docker() {
   [ "$(stat -c %u:%g "$DOCKER_DIR/data")" = 10001:10001 ] || fail "/data changed owner"
   check_modes "$DOCKER_DIR/data"
 
-  log "docker: --read-only --cap-drop ALL (BuildKit image)"
+  log "docker: --read-only --cap-drop ALL (BuildKit image, linked before the start)"
   run_bridge e27dc-ro "$IMAGE-bk" --read-only --cap-drop ALL --security-opt no-new-privileges
   wait_for 60 "HEALTHCHECK healthy (read-only)" health_is e27dc-ro healthy
   wait_for 60 "panel ready on MQTT (read-only)" mqtt_is "homie/5/$PANEL_ID/\$state" ready

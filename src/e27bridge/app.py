@@ -16,7 +16,7 @@ import structlog
 
 from e27bridge.daemon.config import Config, PanelConfig
 from e27bridge.daemon.health import WRITE_INTERVAL, write_health
-from e27bridge.daemon.keystore import KeyStore
+from e27bridge.daemon.keystore import KeyStore, KeyStoreError
 from e27bridge.daemon.systemd import SystemdNotifier
 from e27bridge.metrics import Metrics, MetricsServer
 from e27bridge.mqtt.bridge import MqttBridge
@@ -25,6 +25,7 @@ from e27bridge.panel.linking import link
 from e27bridge.panel.manager import PanelManager
 from e27bridge.panel.owner import Linker, PanelOwner, PanelSettings
 from e27bridge.panel.queue import QueueSettings
+from e27bridge.panel.state import ConnectionState
 from e27bridge.protocol.identity import ClientIdentity, LinkKeys
 from e27bridge.status import StatusBoard
 from e27bridge.supervisor import Supervisor
@@ -97,7 +98,7 @@ class Daemon:
     def __init__(self, config: Config, *, notifier: SystemdNotifier | None = None) -> None:
         self.config = config
         self.store = KeyStore(config.bridge.state_dir)
-        identity = self.store.load_or_create_identity()
+        identity = self.identity = self.store.load_or_create_identity()
         self.bus = EventBus()
         self.supervisor = Supervisor()
         owners = [
@@ -110,6 +111,8 @@ class Daemon:
         self.metrics: MetricsServer | None = None
         self.board = StatusBoard(self.manager.panels, self.manager.subscribe())
         self._stop = asyncio.Event()
+        # The keys each panel started with (or was last handed): never offered twice.
+        self._offered = {p.mac: self._stored_keys(p.mac) for p in config.panels}
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -185,12 +188,34 @@ class Daemon:
                     internal_errors=errors,
                     status=self.board.rows(),
                 )
+            self._take_new_links()
             if connected and not ready_sent:
                 self.notifier.ready("MQTT connected; panels started")
                 ready_sent = True
                 log.info("daemon_ready")
             self.notifier.watchdog()
             await self._sleep_or_connected(interval, ready_sent)
+
+    def _stored_keys(self, mac: str) -> LinkKeys | None:
+        try:
+            stored = self.store.load_link(mac)
+        except KeyStoreError:
+            return None  # a half-written or broken file: the next look may find it whole
+        return stored.keys if stored is not None and stored.matches(self.identity) else None
+
+    def _take_new_links(self) -> None:
+        """A panel in link_required connects with keys that ``e27bridge link`` stored in
+        the state directory meanwhile, so linking needs no restart (systemd or Docker)."""
+        for panel in self.config.panels:
+            owner = self.manager.panels[panel.id]
+            if owner.snapshot.connection is not ConnectionState.LINK_REQUIRED:
+                continue
+            keys = self._stored_keys(panel.mac)
+            if keys is None or keys == self._offered.get(panel.mac):
+                continue
+            self._offered[panel.mac] = keys
+            if owner.take_link_keys(keys):
+                log.info("link_keys_found", panel=panel.id, mac=panel.mac)
 
     async def _sleep_or_connected(self, interval: float, ready_sent: bool) -> None:
         if ready_sent:  # a change for `e27bridge status` writes sooner, at most once a second

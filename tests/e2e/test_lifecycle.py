@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from e27bridge.mqtt.topics import mac12
@@ -12,8 +15,10 @@ from mqtt.capture import retained_tree
 
 from . import golden
 from .conftest import (
+    ACCESS_CODE,
     HASS_CONFIG,
     PANEL,
+    PASSPHRASE,
     H,
     InProcessDaemon,
     Stack,
@@ -244,3 +249,33 @@ async def test_link_revoked_on_the_panel_logs_link_required_with_the_panels_code
         lines = [json.loads(line) for line in s.daemon.log().splitlines() if line.startswith("{")]
         (event,) = [line for line in lines if line.get("event") == "link_required"]
         assert event["error_code"] == 11006  # the panel's refusal, not redacted like a PIN
+
+
+async def test_keys_linked_while_running_are_taken_without_a_restart(stack: StackFactory) -> None:
+    async with stack(link=False) as s:  # started first, as a Docker user might
+        await s.listener.wait_topic(f"{H}/$alert/link-required", timeout=10)
+        mark = s.listener.mark()
+        linked = await asyncio.to_thread(
+            subprocess.run,
+            [
+                str(Path(sys.executable).parent / "e27bridge"),
+                "link",
+                "--state-dir",
+                str(s.state_dir),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(s.sim.port),
+                "--discovery-port",
+                str(s.sim.discovery_port),
+                "--stdin",
+            ],
+            input=f"{ACCESS_CODE}\n{PASSPHRASE}\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert linked.returncode == 0, linked.stderr
+        await s.wait_ready(mark, timeout=30)  # the daemon looks about every 10 s
+        assert s.sim.stats.links_made == 1

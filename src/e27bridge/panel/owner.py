@@ -173,6 +173,17 @@ class PanelOwner:
             self._eventlog.stop()
         self._state.set_connection(ConnectionState.STOPPED, "stopped")
 
+    def take_link_keys(self, keys: LinkKeys) -> bool:
+        """Connect with keys that ``e27bridge link`` stored while this panel waited in
+        ``link_required``, without a restart; False (and ignored) in any other state."""
+        if self.snapshot.connection is not ConnectionState.LINK_REQUIRED:
+            return False
+        if self._task is not None and not self._task.done():
+            return False
+        self._link_keys = keys
+        self._task = self._spawn("owner", self._run, self._run_crashed)
+        return True
+
     async def wait_ready(self, timeout: float) -> None:
         """Wait until the panel is READY (tests and the CLI)."""
         await self.wait_state(ConnectionState.READY, timeout)
