@@ -63,3 +63,11 @@ def test_placeholder_zones_are_never_built() -> None:
     zone = build_zone(models.Attribs(2, "Zone 2", 1, 2), found)
     assert zone is not None and zone.definition == "FIRE"
     assert build_zone(models.Attribs(3, "Zone 3", 1, " undefined "), found) is None
+
+
+def test_a_kind_reads_its_own_attributes_from_the_reply() -> None:
+    body = {"light_id": 4, "name": "Porch", "area_id": 1, "dimmable": False}
+    attribs = models.parse_attribs("light", body)
+    assert (attribs.entity_id, attribs.name, attribs.area_id) == (4, "Porch", 1)
+    assert attribs.body["dimmable"] is False
+    assert "dimmable" not in repr(attribs)

@@ -12,12 +12,10 @@ from types import MappingProxyType
 from typing import Any
 
 from e27bridge.panel.kinds import KINDS
+from e27bridge.panel.kinds.zone import UNDEFINED
 from e27bridge.panel.state import EntityKind, PanelSnapshot, Zone
 
 EntityKey = tuple[EntityKind, int]
-
-# Zones with this definition are placeholders on the panel (protocol §20 item 27).
-PLACEHOLDER_DEFINITION = "UNDEFINED"
 
 
 def _no_names() -> Mapping[EntityKey, str]:
@@ -50,4 +48,5 @@ class PanelOverrides:
 
 
 def _placeholder(entity: Any) -> bool:
-    return isinstance(entity, Zone) and entity.definition == PLACEHOLDER_DEFINITION
+    """Placeholder zones (protocol §20 item 27); bootstrap never builds them either."""
+    return isinstance(entity, Zone) and entity.definition == UNDEFINED

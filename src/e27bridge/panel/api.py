@@ -1,7 +1,8 @@
 """What the MQTT layer may use of the engine: read snapshots, follow events, submit commands.
 
-The engine's ``PanelOwner`` and ``PanelManager`` implement these protocols; the MQTT layer
-depends on nothing else in ``e27bridge.panel`` apart from the data model.
+The engine's ``PanelOwner`` and ``PanelManager`` implement these protocols; besides them the
+MQTT layer uses only the data model (``state``, ``kinds``, ``events``, ``commands``) and the
+bus's ``Subscription``.
 """
 
 from __future__ import annotations

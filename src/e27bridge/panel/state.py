@@ -1,7 +1,8 @@
-"""Immutable snapshot of one panel's state, and the change events derived from it.
+"""Immutable snapshot of one panel's state, and which fields changed between two entities.
 
 The engine replaces the snapshot as a whole; consumers (the MQTT layer) compare old and new
-values from ``EntityChanged`` events and never mutate anything.
+values from ``EntityChanged`` events (``panel/events.py``) and never mutate anything.
+Entities are stored by kind; the entity types are declared in ``panel/kinds``.
 """
 
 from __future__ import annotations

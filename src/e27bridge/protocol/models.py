@@ -8,7 +8,8 @@ send it, so broadcasts apply as partial updates.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from e27bridge.protocol.errors import MalformedMessage
@@ -113,12 +114,17 @@ def decode_output_bulk(status: Any) -> dict[int, bool]:
 
 @dataclass(frozen=True, slots=True)
 class Attribs:
-    """``get_attribs`` of any entity domain: the name and the owning area, if any."""
+    """``get_attribs`` of any entity domain: the name and the owning area, if any.
+
+    ``body`` keeps the whole reply, so a kind reads its own attributes (a light's
+    ``dimmable``, a thermostat's ``setpoint_min``) where it is declared.
+    """
 
     entity_id: int
     name: str
     area_id: int | None = None
     definition: str | int | None = None  # zones only
+    body: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 def parse_attribs(domain: str, body: dict[str, Any]) -> Attribs:
@@ -132,6 +138,7 @@ def parse_attribs(domain: str, body: dict[str, Any]) -> Attribs:
         definition=definition
         if isinstance(definition, str | int) and not isinstance(definition, bool)
         else None,
+        body=body,
     )
 
 
