@@ -79,6 +79,16 @@ def advertised(snapshot: PanelSnapshot, arm_modes: tuple[ArmMode, ...] | None) -
     return caps if arm_modes is None else replace(caps, arm_modes=arm_modes)
 
 
+def entity_node(kind: EntityKind, entity: Any, capabilities: Capabilities) -> Node:
+    """The node of one entity (a change to one entity rebuilds only its node)."""
+    spec = MQTT_KINDS[kind]
+    nid = node_id(kind, entity.id)
+    props = spec.properties(entity, capabilities)
+    return Node(
+        nid, entity.name or nid, f"e27-{kind.value}", kind, entity.id, entity, props, spec.urgent
+    )
+
+
 def panel_nodes(
     snapshot: PanelSnapshot, arm_modes: tuple[ArmMode, ...] | None = None
 ) -> dict[str, Node]:
@@ -87,13 +97,9 @@ def panel_nodes(
         SYSTEM_NODE: Node(SYSTEM_NODE, "System", "e27-system", None, 0, snapshot, SYSTEM_PROPERTIES)
     }
     capabilities = advertised(snapshot, arm_modes)
-    for kind, spec in MQTT_KINDS.items():
+    for kind in MQTT_KINDS:
         entities = snapshot.entities(kind)
         for number in sorted(entities):
-            entity = entities[number]
-            nid = node_id(kind, number)
-            props = spec.properties(entity, capabilities)
-            name = entity.name or nid
-            node_type = f"e27-{kind.value}"
-            nodes[nid] = Node(nid, name, node_type, kind, number, entity, props, spec.urgent)
+            node = entity_node(kind, entities[number], capabilities)
+            nodes[node.id] = node
     return nodes
