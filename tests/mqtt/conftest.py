@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+
+from e27bridge.mqtt.connection import MqttConnection
 
 MOSQUITTO_CANDIDATES = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
 
@@ -95,3 +99,16 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
         yield b
     finally:
         b.stop()
+
+
+@contextlib.asynccontextmanager
+async def running(conn: MqttConnection) -> AsyncIterator[asyncio.Task[None]]:
+    """``conn.run()`` as a task for the block; stopped cleanly (and cancelled) after it."""
+    task = asyncio.create_task(conn.run())
+    try:
+        yield task
+    finally:
+        await conn.stop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

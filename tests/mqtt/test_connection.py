@@ -23,20 +23,8 @@ from e27bridge.mqtt.connection import (
 from waiting import wait_until
 
 from .capture import Listener, retained_tree
-from .conftest import Broker, free_port
+from .conftest import Broker, free_port, running
 from .relay import Relay
-
-
-@contextlib.asynccontextmanager
-async def running(conn: MqttConnection) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(conn.run())
-    try:
-        yield task
-    finally:
-        await conn.stop()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def settings(port: int, **kw: object) -> ConnectionSettings:

@@ -31,7 +31,7 @@ from e27bridge.mqtt.connection import ConnectionSettings, MqttConnection, Will
 from e27bridge.panel.bus import EventBus
 from waiting import wait_until
 
-from .conftest import Broker
+from .conftest import Broker, running
 from .factories import MAC, snapshot
 from .fakes import FakeDirectory, FakePanel
 
@@ -223,18 +223,6 @@ async def next_message(client: aiomqtt.Client, topic: str) -> bytes:
                 assert isinstance(message.payload, bytes)
                 return message.payload
     raise AssertionError("message stream ended")  # pragma: no cover
-
-
-@contextlib.asynccontextmanager
-async def running(conn: MqttConnection) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(conn.run())
-    try:
-        yield task
-    finally:
-        await conn.stop()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 @contextlib.asynccontextmanager
