@@ -33,7 +33,6 @@ from e27bridge.panel.settings import PanelSettings, ReconnectPolicy
 from e27bridge.panel.state import ConnectionState, LinkHealth, PanelInfo, PanelSnapshot
 from e27bridge.panel.statekeeper import StateKeeper
 from e27bridge.protocol import requests
-from e27bridge.protocol.discovery import PanelAnnouncement
 from e27bridge.protocol.errors import E27Error, LinkFailed
 from e27bridge.protocol.hello import HelloLinkRequired, HelloOutcome
 from e27bridge.protocol.identity import ClientIdentity, LinkKeys
@@ -81,7 +80,7 @@ class PanelOwner:
             discovery_timeout=policy.discovery_timeout,
             verify_timeout=policy.verify_timeout,
             hints=hints,
-            on_found=self._found,
+            on_found=self._state.found,
         )
         self._first_link = FirstLink(linker, self._locator)  # first start only
         self._session: Session | None = None
@@ -189,10 +188,7 @@ class PanelOwner:
         await self.wait_state(ConnectionState.READY, timeout)
 
     async def wait_state(self, state: ConnectionState, timeout: float) -> None:
-        with self._bus.subscribe() as sub:
-            async with asyncio.timeout(timeout):
-                while self.snapshot.connection is not state:
-                    await sub.get()
+        await self._state.wait_for(state, timeout)
 
     def _spawn(
         self,
@@ -213,7 +209,7 @@ class PanelOwner:
                 if not self._first_link.available:
                     return  # link_required: waiting for `e27bridge link`, no loop
                 failures += 1
-                await asyncio.sleep(self._backoff(failures))
+                await asyncio.sleep(self.settings.reconnect.backoff(failures, self._rng))
                 continue
             try:
                 await self._connect_once(rediscover=failures > 0)
@@ -223,13 +219,13 @@ class PanelOwner:
                 failures += 1
                 self._failure(refusal_reason(exc.outcome, self._locator.host), alert=True)
                 floor = self.settings.reconnect.refused_backoff
-                await asyncio.sleep(self._backoff(failures, floor))
+                await asyncio.sleep(self.settings.reconnect.backoff(failures, self._rng, floor))
                 continue
             except (E27Error, OSError) as exc:
                 failures += 1
                 self._failure(str(exc))
                 if failures > 1:  # one quick retry, then rediscovery by MAC with backoff
-                    await asyncio.sleep(self._backoff(failures - 1))
+                    await asyncio.sleep(self.settings.reconnect.backoff(failures - 1, self._rng))
                 continue
             failures = await self._session_over(failures)
 
@@ -262,7 +258,7 @@ class PanelOwner:
         # The session died before it was ready, or by a bug: back off like a failed connect.
         failures += 1
         self._failure(self._last_error or "session ended during bootstrap")
-        await asyncio.sleep(self._backoff(failures))
+        await asyncio.sleep(self.settings.reconnect.backoff(failures, self._rng))
         return failures
 
     async def _link(self, failures: int) -> bool:
@@ -287,12 +283,6 @@ class PanelOwner:
     ) -> None:
         self._state.set_connection(ConnectionState.LINK_REQUIRED, reason)
         log.error(event, panel=self.panel_id, mac=self.mac, reason=reason, **fields)
-
-    def _backoff(self, failures: int, floor: float = 0.0) -> float:
-        policy = self.settings.reconnect
-        base = min(policy.max_backoff, policy.min_backoff * 2 ** max(0, failures - 1))
-        base = max(base, floor)
-        return float(base * (0.5 + self._rng.random() / 2))
 
     def _failure(self, reason: str, *, alert: bool = False) -> None:
         self._last_error = reason
@@ -358,16 +348,6 @@ class PanelOwner:
             requests=result.requests,
             zones=len(self.snapshot.zones),
             areas=len(self.snapshot.areas),
-        )
-
-    def _found(self, found: PanelAnnouncement) -> None:
-        """Our panel answered discovery: keep its name, serial and address."""
-        info = self.snapshot.info
-        self._state.update_info(
-            name=found.name or info.name,
-            serial=found.serial or info.serial,
-            host=found.host,
-            port=found.port,
         )
 
     async def _retire(self) -> None:
@@ -457,9 +437,7 @@ class PanelOwner:
     def _health_now(self) -> dict[str, Any]:
         queue = self._queue
         return {
-            "rtt_ms": round(queue.last_rtt * 1000, 1)
-            if queue and queue.last_rtt is not None
-            else None,
+            "rtt_ms": queue.rtt_ms if queue else None,
             "queue_depth": queue.depth if queue else 0,
             "reconnects": self._reconnects,
             "last_error": self._last_error,

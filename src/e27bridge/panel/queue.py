@@ -143,6 +143,11 @@ class RequestQueue:
         return sum(len(q) for q in self._pending) + (1 if self._correlator.busy else 0)
 
     @property
+    def rtt_ms(self) -> float | None:
+        """The last round trip in milliseconds (one decimal), None before any reply."""
+        return round(self.last_rtt * 1000, 1) if self.last_rtt is not None else None
+
+    @property
     def last_received_at(self) -> float | None:
         return self._correlator.last_received_at
 

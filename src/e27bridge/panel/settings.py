@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 
 from e27bridge.panel.queue import QueueSettings
@@ -17,6 +18,11 @@ class ReconnectPolicy:
     verify_timeout: float = 1.0
     keepalive_after: float = 30.0
     keepalive_timeout: float = 5.0
+
+    def backoff(self, failures: int, rng: random.Random, floor: float = 0.0) -> float:
+        """Capped exponential delay after ``failures`` failures, jittered to 50-100 %."""
+        base = min(self.max_backoff, self.min_backoff * 2 ** max(0, failures - 1))
+        return float(max(base, floor) * (0.5 + rng.random() / 2))
 
 
 @dataclass(frozen=True, slots=True)

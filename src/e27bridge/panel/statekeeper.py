@@ -6,6 +6,7 @@ of a change, then ``SnapshotReplaced`` with the snapshot they lead to.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -18,6 +19,7 @@ from e27bridge.panel.events import ConnectionChanged, PanelEvent, SnapshotReplac
 from e27bridge.panel.kinds import KINDS
 from e27bridge.panel.reducer import Reduction, apply_message
 from e27bridge.panel.state import ConnectionState, PanelSnapshot
+from e27bridge.protocol.discovery import PanelAnnouncement
 from e27bridge.protocol.errors import MalformedMessage
 from e27bridge.protocol.messages import Inbound, MessageKind
 from e27bridge.protocol.models import LogEntry
@@ -36,6 +38,13 @@ class StateKeeper:
     @property
     def panel_id(self) -> str:
         return self.snapshot.panel_id
+
+    async def wait_for(self, state: ConnectionState, timeout: float) -> None:
+        """Return once the connection is ``state``; TimeoutError after ``timeout`` seconds."""
+        with self._bus.subscribe() as sub:
+            async with asyncio.timeout(timeout):
+                while self.snapshot.connection is not state:
+                    await sub.get()
 
     def fold(self, message: Inbound) -> bool:
         """Fold one message of a ready session; True when the zones should be re-read."""
@@ -89,6 +98,16 @@ class StateKeeper:
     def update_info(self, **changes: Any) -> None:
         """Where the panel is and what it calls itself (no event: part of the next batch)."""
         self.snapshot = replace(self.snapshot, info=replace(self.snapshot.info, **changes))
+
+    def found(self, found: PanelAnnouncement) -> None:
+        """Our panel answered discovery: keep its name, serial and address."""
+        info = self.snapshot.info
+        self.update_info(
+            name=found.name or info.name,
+            serial=found.serial or info.serial,
+            host=found.host,
+            port=found.port,
+        )
 
     def update_health(self, **changes: Any) -> None:
         health = replace(self.snapshot.health, **changes)
