@@ -32,6 +32,7 @@ from e27bridge.simulator.config import SimulatorConfig, profile_config
 from e27bridge.simulator.runner import Simulator, loopback_config, run_simulator
 from mqtt.capture import Listener, Received
 from mqtt.conftest import Broker
+from waiting import wait_until
 
 PANEL = "home"
 H = f"homie/5/{PANEL}"
@@ -222,6 +223,14 @@ class Stack:
 
     def responses(self, start: int) -> list[dict[str, Any]]:
         return [m.json() for m in self.listener.messages[start:] if m.topic == RESPONSE]
+
+    async def engine_idle(self) -> None:
+        """Every panel's queue is empty with nothing in flight (in-process daemon only)."""
+        assert isinstance(self.daemon, InProcessDaemon), "needs the in-process daemon"
+        owners = list(self.daemon.daemon.manager.panels.values())
+        await wait_until(
+            lambda: all(o.live_health.queue_depth == 0 for o in owners), "an idle engine"
+        )
 
     async def wait_ready(self, start: int = 0, timeout: float = 15) -> None:
         """The panel device is ``ready`` again (after ``start``, a listener mark)."""

@@ -47,14 +47,14 @@ async def test_invalid_payloads_and_unknown_entities_never_reach_the_panel(
     stack: StackFactory,
 ) -> None:
     async with stack() as s:
-        await asyncio.sleep(0.2)  # let the bootstrap's follow-up reads finish
+        await s.engine_idle()  # the bootstrap's follow-up reads are done
         before = requests_seen(s)
         for topic, payload, reason in INVALID:
             _, result = await s.command(f"{H}/{topic}/set", payload)
             assert result["status"] == "invalid", (topic, payload, result)
             assert result["error"] == {"code": None, "reason": reason}, (topic, payload)
             assert result["topic"] == f"{H}/{topic}/set"
-        await asyncio.sleep(0.2)
+        await s.engine_idle()  # anything queued by mistake has reached the panel by now
         assert requests_seen(s) == before, "an invalid command reached the panel"
         assert len(s.listener.on(RESPONSE)) == len(INVALID)
         assert not [m for m in s.listener.messages if m.topic.endswith("/$target")]
