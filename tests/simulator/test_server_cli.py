@@ -127,6 +127,9 @@ def test_simulate_rejects_bad_settings_with_a_clear_message() -> None:
         (["--time-scale", "0"], "time_scale"),
         (["--control", "192.0.2.1:9"], "loopback"),
         (["--scenario", "/nonexistent.toml"], "cannot read"),
+        (["--panels", "0"], "--panels must be 1..4096"),
+        (["--state-file", "/nonexistent-dir/panel.json"], "does not exist"),
+        (["--panels", "3", "--mac", "FFFFFFFFFFFE"], "MAC range overflows"),
     ]:
         result = subprocess.run(
             [
