@@ -105,6 +105,10 @@ def test_example_scenario_loads() -> None:
     assert config.timings.exit_delay == 45.0 and config.activity.enabled
     assert config.initial.open_zones == (9,)
     assert config.inventory.rules == 6
+    assert config.behaviour.numeric_string_commands[1] == "zone.get_configured"
+    assert config.behaviour.setpoint_range() == (10, 30)
+    assert config.behaviour.log_announce == "get_index"
+    assert config.timings.tstat_drift_interval == 60.0
 
 
 def test_scenario_overrides_only_what_it_names() -> None:
