@@ -72,6 +72,7 @@ async def test_a_restarted_panel_on_another_port_keeps_links_and_state(tmp_path:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600  # saved at once: it holds keys
         client = await session(sim, keys)
         await change_everything(client)
+        sim.trigger_alarm(3)  # an alarm the next start must not show, but remember
         log_newest = (await body(client, "log", "get_index", {}))["newest"]
         await client.close()
         old_port = sim.port
@@ -83,6 +84,8 @@ async def test_a_restarted_panel_on_another_port_keeps_links_and_state(tmp_path:
         area = await body(client, "area", "get_status", {"area_id": 1})
         assert area["arm_state"] == "ARMED_STAY" and area["zones_bypassed"] == 1
         assert (await body(client, "area", "get_status", {"area_id": 2}))["Chime"] is True
+        area3 = await body(client, "area", "get_status", {"area_id": 3})
+        assert area3["alarm_state"] == "NO_ALARM_ACTIVE" and area3["alarm_mem"] == ["BURGLARY"]
         zone = await body(client, "zone", "get_status", {"zone_id": 2})
         assert zone["BYPASSED"] is True
         assert (await body(client, "output", "get_status", {"output_id": 3}))["status"] == "ON"
