@@ -23,10 +23,12 @@ INVALID: list[tuple[str, str | bytes, str]] = [
     ("zone-2/nope", "true", "unknown_property"),
     ("light-1/level", "100", "out_of_range"),
     ("light-1/level", "fifty", "invalid_value"),
+    ("light-2/level", "50", "unknown_property"),  # the panel says light 2 cannot dim
     ("output-1/on", "ON", "invalid_value"),
     ("output-1/on", "", "invalid_value"),
     ("output-1/on", b"\xff\xfe", "not_utf8"),
     ("tstat-1/heat-setpoint", "200", "out_of_range"),
+    ("tstat-1/cool-setpoint", "96", "out_of_range"),  # the panel accepts 40..95 °F
     ("barrier-1/command", "lift", "unknown_action"),
     ("area-1/chime", "x" * 2000, "payload_too_large"),
     # entities the panel does not have

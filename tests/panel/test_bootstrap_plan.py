@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from e27bridge.panel.bootstrap import status_plan
 from e27bridge.panel.kinds.base import Found
+from e27bridge.panel.kinds.light import build as build_light
+from e27bridge.panel.kinds.tstat import build as build_tstat
 from e27bridge.panel.kinds.zone import build as build_zone
 from e27bridge.panel.state import (
     Area,
@@ -71,3 +73,23 @@ def test_a_kind_reads_its_own_attributes_from_the_reply() -> None:
     assert (attribs.entity_id, attribs.name, attribs.area_id) == (4, "Porch", 1)
     assert attribs.body["dimmable"] is False
     assert "dimmable" not in repr(attribs)
+
+
+def test_lights_and_thermostats_read_what_the_panel_reports_of_them() -> None:
+    def light(**extra: object) -> Light:
+        return build_light(models.parse_attribs("light", {"light_id": 1, **extra}), Found())
+
+    assert light().dimmable and light(dimmable=True).dimmable
+    assert not light(dimmable=False).dimmable and not light(dimmable="false").dimmable
+
+    def tstat(**extra: object) -> Thermostat:
+        return build_tstat(models.parse_attribs("tstat", {"tstat_id": 1, **extra}), Found())
+
+    assert (tstat().unit, tstat().setpoint_range) == ("F", None)  # unsaid: the vendor's °F
+    reported = tstat(units="C", setpoint_min=5, setpoint_max="35")
+    assert (reported.unit, reported.setpoint_range) == ("C", (5, 35))
+    # Limits that are not whole degrees in a sane order are not limits.
+    assert tstat(setpoint_min=90, setpoint_max=40).setpoint_range is None
+    assert tstat(setpoint_min=40.5, setpoint_max=90).setpoint_range is None
+    assert tstat(setpoint_min=40).setpoint_range is None
+    assert tstat(setpoint_min=-400, setpoint_max=90).setpoint_range is None

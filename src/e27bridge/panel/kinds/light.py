@@ -1,4 +1,4 @@
-"""Lights: a level 0-99, 0 meaning off (protocol §13.6)."""
+"""Lights: a level 0-99, 0 meaning off (protocol §13.6); some are on/off switches only."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ class Light:
     name: str
     area_id: int | None = None
     level: int | None = None  # 0-99 (0 = off)
+    # ``dimmable: false`` in ``get_attribs`` (ADR-0207): a switch that takes no level.
+    dimmable: bool = True
 
     @property
     def on(self) -> bool | None:
@@ -45,7 +47,8 @@ def dim(command: SetLight) -> Write:
 
 
 def build(attribs: models.Attribs, found: Found) -> Light:
-    return Light(attribs.entity_id, attribs.name, attribs.area_id)
+    dimmable = models.as_bool(attribs.body.get("dimmable")) is not False  # unsaid: dimmable
+    return Light(attribs.entity_id, attribs.name, attribs.area_id, dimmable=dimmable)
 
 
 SPEC = KindSpec(

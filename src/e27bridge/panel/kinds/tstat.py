@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Literal
 
 from e27bridge.panel.kinds.base import Found, KindSpec, StatusReader, Write, merge_present, per_id
 from e27bridge.protocol import models, requests
@@ -19,6 +21,10 @@ class Thermostat:
     heat_setpoint: float | None = None
     cool_setpoint: float | None = None
     battery: int | None = None
+    # What ``get_attribs`` reports (ADR-0208), else the vendor's examples: °F, and no
+    # limits of its own (the reference's sanity range applies).
+    unit: TempUnit = "F"
+    setpoint_range: tuple[int, int] | None = None  # whole degrees the panel accepts
 
 
 _STATUS_FIELDS = (
@@ -78,8 +84,31 @@ def adjust(command: SetThermostat) -> Write:
     return Write(spec, command.tstat_id)
 
 
+TempUnit = Literal["F", "C"]
+
+
+def _unit(value: Any) -> TempUnit:
+    text = value.strip().upper() if isinstance(value, str) else ""
+    return "C" if text in ("C", "°C", "CELSIUS") else "F"
+
+
+def _setpoint_range(body: Mapping[str, Any]) -> tuple[int, int] | None:
+    """The reported limits, when both are whole degrees inside the reference's range."""
+    low, high = models.as_int(body.get("setpoint_min")), models.as_int(body.get("setpoint_max"))
+    floor, ceiling = models.SETPOINT_RANGE
+    if low is None or high is None or not floor <= low <= high <= ceiling:
+        return None
+    return (low, high)
+
+
 def build(attribs: models.Attribs, found: Found) -> Thermostat:
-    return Thermostat(attribs.entity_id, attribs.name)
+    body = attribs.body
+    return Thermostat(
+        attribs.entity_id,
+        attribs.name,
+        unit=_unit(body.get("units")),
+        setpoint_range=_setpoint_range(body),
+    )
 
 
 SPEC = KindSpec(
