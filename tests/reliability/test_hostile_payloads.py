@@ -11,13 +11,16 @@ execute commands.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import aiomqtt
 
 from e2e.conftest import HASS_CONFIG, PANEL, PIN, RESPONSE, H, Stack, StackFactory
 from e27bridge.mqtt.inbound import MAX_INBOUND_BYTES
+from mqtt.capture import Received
 
 DEEP = b"[" * 5000
 
@@ -88,18 +91,24 @@ async def publish_all(port: int, messages: Sequence[tuple[str, bytes]], *, retai
             await client.publish(topic, payload, qos=1, retain=retain)
 
 
-async def wait_count(s: Stack, start: int, predicate: object, count: int) -> list[dict]:  # type: ignore[type-arg]
+async def wait_count(
+    s: Stack, start: int, predicate: Callable[[Received], bool], count: int
+) -> list[dict[str, Any]]:
     """Wait until ``count`` messages after ``start`` satisfy ``predicate``; return their JSON."""
 
+    def found() -> list[Received]:
+        return [m for m in s.listener.messages[start:] if predicate(m)]
+
     async def reached() -> None:
-        while True:
-            found = [m for m in s.listener.messages[start:] if predicate(m)]  # type: ignore[operator]
-            if len(found) >= count:
-                return
+        while len(found()) < count:
             await asyncio.sleep(0.05)
 
-    await asyncio.wait_for(reached(), 60)
-    return [m.json() for m in s.listener.messages[start:] if predicate(m)]  # type: ignore[operator]
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(reached(), 60)
+    got = found()
+    warnings = [line for line in s.daemon.log().splitlines() if '"level": "info"' not in line]  # type: ignore[attr-defined]
+    assert len(got) == count, (len(got), count, warnings[-40:])
+    return [m.json() for m in got]
 
 
 async def answers_commands(s: Stack) -> None:

@@ -136,6 +136,7 @@ class MqttBridge:
             homie=self._homie,
             overrides=self._overrides,
             guard=self._guard,
+            max_pending=config.queue.depth,
         )
         self._bridge = BridgeTopics(
             self._t,
@@ -211,6 +212,7 @@ class MqttBridge:
             "handler_failures": self._guard.failures,
             "results_queued": len(self.conn.outbox),
             "results_dropped": self.conn.outbox.dropped,
+            "commands_shed": self._router.shed,
         }
 
     def _view(self, panel_id: str) -> Any:

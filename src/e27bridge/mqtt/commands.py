@@ -12,6 +12,7 @@ import json
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 import structlog
@@ -21,7 +22,7 @@ from paho.mqtt.properties import Properties
 from e27bridge.mqtt.homie import HomiePanel
 from e27bridge.mqtt.inbound import Guard, Inbound, PayloadError, load_json
 from e27bridge.mqtt.kinds.light import LIGHT_ON_LEVEL
-from e27bridge.mqtt.nodes import Node, panel_nodes
+from e27bridge.mqtt.nodes import Node, PropertySpec, panel_nodes
 from e27bridge.mqtt.overrides import PanelOverrides
 from e27bridge.mqtt.setters import MAX_PAYLOAD, InvalidCommand, Parsed, SetRequest
 from e27bridge.mqtt.topics import Topics
@@ -30,7 +31,7 @@ from e27bridge.panel.commands import (
     CommandResult,
     Outcome,
 )
-from e27bridge.panel.state import ArmMode
+from e27bridge.panel.state import ArmMode, PanelSnapshot
 
 log = structlog.get_logger(__name__)
 
@@ -97,7 +98,12 @@ class _Incoming:
 
 
 class CommandRouter:
-    """Routes ``/set`` messages of every panel; one task per command, one result each."""
+    """Routes ``/set`` messages of every panel; one result per command.
+
+    Parsing happens in the message loop; only a valid command that the panel's queue has
+    room for becomes a task, so a flood costs neither tasks nor memory: the rest is shed
+    at once with ``rejected``/``queue_full`` (one warning per burst, ADR-0105).
+    """
 
     def __init__(
         self,
@@ -108,6 +114,7 @@ class CommandRouter:
         homie: Mapping[str, HomiePanel],
         overrides: Mapping[str, PanelOverrides],
         guard: Guard | None = None,
+        max_pending: int = 64,  # per panel: the panel queue's depth
     ) -> None:
         self._t = topics
         self._guard = guard or Guard()
@@ -115,8 +122,13 @@ class CommandRouter:
         self._panels = panels
         self._homie = homie
         self._overrides = overrides
+        self._max_pending = max_pending
+        self._pending: Counter[str] = Counter()
+        self._shedding: set[str] = set()
+        self._nodes: dict[str, tuple[PanelSnapshot, Mapping[str, Node]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.results: Counter[tuple[str, str]] = Counter()  # (panel, status): metrics
+        self.shed = 0  # commands rejected at once because the panel's queue was full
 
     async def handle(self, message: Inbound) -> bool:
         """Take one message if it is a ``/set`` of one of our panels (True when taken)."""
@@ -136,58 +148,94 @@ class CommandRouter:
             message.properties,
             message.too_large,
         )
-        task = asyncio.create_task(self._guard.run("commands", topic, lambda: self._run(incoming)))
+        panel_id = incoming.panel_id
+        handle = self._panels[panel_id]
+        nodes = self._panel_nodes(panel_id)
+        try:
+            if incoming.too_large:
+                raise InvalidCommand("payload_too_large")
+            parsed = parse_command(
+                nodes,
+                incoming.node,
+                incoming.prop,
+                incoming.payload,
+                handle.snapshot.capabilities.arm_modes,
+                bypass_code=self._overrides.get(panel_id, PanelOverrides()).bypass_code,
+            )
+        except InvalidCommand as exc:
+            invalid = CommandResult(Outcome.INVALID, reason=exc.reason)
+            self._finish(incoming, invalid, _transaction_of(incoming.payload))
+            return True
+        if self._pending[panel_id] >= self._max_pending:
+            self._shed(incoming, parsed.transaction)
+            return True
+        self._pending[panel_id] += 1
+        spec = nodes[incoming.node].property(incoming.prop)
+        task = asyncio.create_task(
+            self._guard.run("commands", topic, partial(self._execute, incoming, parsed, spec))
+        )
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(partial(self._done, panel_id))
         return True
 
     async def drain(self) -> None:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _run(self, incoming: _Incoming) -> None:
+    def _panel_nodes(self, panel_id: str) -> Mapping[str, Node]:
+        """The panel's nodes, rebuilt only when its snapshot changed (not per message)."""
+        snapshot = self._panels[panel_id].snapshot
+        cached = self._nodes.get(panel_id)
+        if cached is None or cached[0] is not snapshot:
+            view = self._overrides.get(panel_id, PanelOverrides()).apply(snapshot)
+            cached = (snapshot, panel_nodes(view))
+            self._nodes[panel_id] = cached
+        return cached[1]
+
+    def _done(self, panel_id: str, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._pending[panel_id] -= 1
+        if not self._pending[panel_id] and panel_id in self._shedding:
+            self._shedding.discard(panel_id)  # the burst is over: the queue ran empty
+            log.info("mqtt_commands_shed_ended", panel=panel_id, shed=self.shed)
+
+    def _shed(self, incoming: _Incoming, transaction: Any) -> None:
+        self.shed += 1
+        if incoming.panel_id not in self._shedding:
+            self._shedding.add(incoming.panel_id)
+            log.warning("mqtt_commands_shed", panel=incoming.panel_id, pending=self._max_pending)
+        rejected = CommandResult(Outcome.REJECTED, reason="queue_full")
+        self._respond(incoming.panel_id, incoming.topic, rejected, transaction, incoming.properties)
+
+    async def _execute(
+        self, incoming: _Incoming, parsed: Parsed, spec: PropertySpec | None
+    ) -> None:
         panel_id, node_id, prop = incoming.panel_id, incoming.node, incoming.prop
-        topic, payload, properties = incoming.topic, incoming.payload, incoming.properties
-        handle = self._panels[panel_id]
-        overrides = self._overrides.get(panel_id, PanelOverrides())
-        nodes = panel_nodes(overrides.apply(handle.snapshot))
-        transaction: Any = None
         homie = self._homie.get(panel_id)
-        target = False
+        target = homie if spec is not None and spec.retained else None
         try:
-            if incoming.too_large:
-                raise InvalidCommand("payload_too_large")
-            parsed = parse_command(
-                nodes,
-                node_id,
-                prop,
-                payload,
-                handle.snapshot.capabilities.arm_modes,
-                bypass_code=overrides.bypass_code,
-            )
-            transaction = parsed.transaction
-            spec = nodes[node_id].property(prop)
-            target = spec is not None and spec.retained and homie is not None
-            if target and homie is not None:
-                await homie.accepted(node_id, prop, payload)
-            result = await handle.submit(parsed.command)
-        except InvalidCommand as exc:
-            result = CommandResult(Outcome.INVALID, reason=exc.reason)
-            transaction = _transaction_of(payload) if transaction is None else transaction
+            if target is not None:
+                await target.accepted(node_id, prop, incoming.payload)
+            result = await self._panels[panel_id].submit(parsed.command)
         except Exception:  # the command must still get its one result
             log.exception("mqtt_command_failed", panel=panel_id, node=node_id, prop=prop)
             result = CommandResult(Outcome.UNKNOWN, reason="internal_error")
-        if target and homie is not None:
-            await homie.settled(node_id, prop, result.ok)
+        try:
+            if target is not None:
+                await target.settled(node_id, prop, result.ok)
+        finally:
+            self._finish(incoming, result, parsed.transaction)
+
+    def _finish(self, incoming: _Incoming, result: CommandResult, transaction: Any) -> None:
         log.info(
             "mqtt_command_result",
-            panel=panel_id,
-            node=node_id,
-            prop=prop,
+            panel=incoming.panel_id,
+            node=incoming.node,
+            prop=incoming.prop,
             status=result.outcome.value,
             reason=result.reason,
         )
-        self._respond(panel_id, topic, result, transaction, properties)
+        self._respond(incoming.panel_id, incoming.topic, result, transaction, incoming.properties)
 
     def _respond(
         self,

@@ -379,6 +379,7 @@ class MqttConnection:
                 async for message in client.messages:
                     if self._on_message is not None:
                         await self._on_message(message)
+                    await self.outbox.room()  # results first: a flood waits at the broker
             finally:
                 sender.cancel()
                 await asyncio.wait({sender})

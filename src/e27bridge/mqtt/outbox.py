@@ -41,6 +41,7 @@ class Outbox:
         self._waiting = asyncio.Event()
         self._empty = asyncio.Event()
         self._empty.set()
+        self._drained = asyncio.Event()  # set after every batch the broker took
         self._overflowing = False
         self.dropped = 0  # results lost: the queue was full, or paho refused one (health)
         self.sent = 0
@@ -85,6 +86,7 @@ class Outbox:
                         reversed([r for r, t in zip(batch, tasks, strict=True) if not _taken(t)])
                     )
                     raise
+                self._drained.set()
                 kept = [r for r, ok in zip(batch, taken, strict=True) if ok is False]
                 if kept:
                     self._queue.extendleft(reversed(kept))
@@ -109,6 +111,13 @@ class Outbox:
             return None
         self.sent += 1
         return True
+
+    async def room(self) -> None:
+        """While connected: wait until the queue is back under half full. The message loop
+        calls this, so a flood slows down at the broker instead of dropping results."""
+        while len(self._queue) > self._limit // 2:
+            await self._drained.wait()
+            self._drained.clear()
 
     async def wait_empty(self) -> None:
         """Until every queued result has been taken by the broker (clean shutdown)."""

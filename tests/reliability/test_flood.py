@@ -1,0 +1,48 @@
+"""Bounded memory under a ``/set`` flood, and still exactly one result per command.
+
+The full target (20,000 commands from 50 clients, RSS within 20 MB of idle) is measured by
+``bench/bench_flood.py``; this is the CI-sized flood.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from e2e.conftest import StackFactory
+from mqtt.conftest import Broker
+
+from .flood import BROKER_CONFIG, flood
+
+COMMANDS = 2000
+CLIENTS = 20
+RSS_BOUND_MIB = 20.0
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    """Overrides the rig's broker: one that does not drop a slow subscriber's messages."""
+    b = Broker(tmp_path, BROKER_CONFIG)
+    b.start()
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+async def test_a_flood_gets_one_result_each_and_memory_stays_bounded(
+    stack: StackFactory,
+) -> None:
+    async with stack(subprocess=True) as s:
+        pid = s.daemon.proc.pid  # type: ignore[attr-defined]
+        report = await flood(s.broker.port, pid, COMMANDS, CLIENTS)
+        assert report.missing == 0 and report.duplicated == 0, report.line()
+        assert report.statuses["ok"] > 0 and report.statuses["rejected"] > 0, report.line()
+        assert set(report.reasons) == {"queue_full"}, report.line()
+        assert report.growth_mib < RSS_BOUND_MIB, report.line()
+        log = s.daemon.log()  # type: ignore[attr-defined]
+        bursts = log.count('"mqtt_commands_shed_ended"')
+        assert 1 <= log.count('"mqtt_commands_shed"') <= bursts + 1, "one warning per burst"
+        assert '"queue_full"' not in log.replace('"reason": "queue_full"', "")
