@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from e27bridge.mqtt import setters
@@ -61,7 +62,13 @@ _STATE = (
 
 
 def properties(area: Area, capabilities: Capabilities) -> tuple[PropertySpec, ...]:
-    return (*_STATE, command(area_actions(capabilities.arm_modes), arm))
+    return _properties(capabilities.arm_modes)
+
+
+@functools.cache
+def _properties(arm_modes: tuple[ArmMode, ...]) -> tuple[PropertySpec, ...]:
+    """The same for every area of a panel: built once per set of arm modes."""
+    return (*_STATE, command(area_actions(arm_modes), arm))
 
 
 def components(ha: HassEntity, area: Area) -> Components:
