@@ -15,6 +15,7 @@ import signal
 import structlog
 
 from e27bridge.daemon.config import Config, PanelConfig
+from e27bridge.daemon.config.secret_files import world_readable_secret_files
 from e27bridge.daemon.health import WRITE_INTERVAL, write_health
 from e27bridge.daemon.keystore import KeyStore, KeyStoreError
 from e27bridge.daemon.systemd import SystemdNotifier
@@ -123,6 +124,8 @@ class Daemon:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, self.request_stop)
         log.info("daemon_starting", panels=len(self.config.panels), bridge=self.config.bridge.id)
+        for option, path in world_readable_secret_files(self.config):
+            log.warning("secret_file_world_readable", option=option, path=str(path))
         metrics = await self._start_metrics()  # first: a busy port stops the start here
         await self.manager.start()
         if metrics is not None:

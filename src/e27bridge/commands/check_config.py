@@ -19,6 +19,7 @@ from e27bridge.daemon.config import (
     default_config_path,
     load_config,
 )
+from e27bridge.daemon.config.secret_files import world_readable_secret_files
 
 HELP = "validate the configuration and print the effective settings (secrets masked)"
 
@@ -50,6 +51,12 @@ def run(args: argparse.Namespace) -> int:
             print("\n".join(to_toml(data)))
     if not config.panels:
         print("e27bridge check-config: warning: no [[panels]] configured", file=sys.stderr)
+    for option, secret in world_readable_secret_files(config):
+        print(
+            f"e27bridge check-config: warning: {option} {secret} is readable by every user "
+            "on this machine; make it 0600 or 0640 (fine as it is inside a container)",
+            file=sys.stderr,
+        )
     path = args.config if args.config is not None else default_config_path()
     if os.geteuid() == 0 and (why := unreadable_for_others(path)):
         print(
