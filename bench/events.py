@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections import deque
 from pathlib import Path
@@ -54,6 +55,7 @@ class Tracker:
         self.final: dict[int, bool] = {}
         self.seen: dict[int, bool] = {}
         self.latencies: list[float] = []
+        self.timeline: list[tuple[float, float]] = []  # (sent at, latency)
         self.changes = 0
         self.last_seen_at = 0.0
 
@@ -71,6 +73,7 @@ class Tracker:
         while queue:
             sent_at, v = queue.popleft()
             self.latencies.append(at - sent_at)
+            self.timeline.append((sent_at, at - sent_at))
             if v == value:
                 break
 
@@ -99,7 +102,13 @@ async def _drive(
 
 
 async def _one_rate(
-    port: int, pid: int, control: Control, zones: list[int], rate: float, seconds: float
+    port: int,
+    pid: int,
+    control: Control,
+    zones: list[int],
+    rate: float,
+    seconds: float,
+    others: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     tracker = Tracker()
     async with client(port) as sub:
@@ -119,15 +128,20 @@ async def _one_rate(
         listener = asyncio.create_task(listen())
         await asyncio.sleep(0.2)  # retained values delivered and skipped
         meter = CpuMeter(pid).start()
+        other_meters = {name: CpuMeter(p).start() for name, p in (others or {}).items()}
         start = time.monotonic()
         await _drive(control, tracker, zones, rate, seconds)
         driven = time.monotonic() - start
-        cpu_used, share = meter.stop()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(DRAIN_TIMEOUT):
                 while tracker.lost():
                     ready.clear()
                     await ready.wait()
+        # CPU until the last change is out: work left over after the driving counts too.
+        cpu_used, share = meter.stop()
+        other_shares = {
+            f"{name}_cpu_share": round(m.stop()[1], 3) for name, m in other_meters.items()
+        }
         drain = max(0.0, tracker.last_seen_at - (start + driven))
         listener.cancel()
         with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
@@ -144,6 +158,7 @@ async def _one_rate(
         "drain_s": round(drain, 2),
         "cpu_share": round(share, 3),
         "cpu_ms_per_change": round(cpu_used * 1000 / max(tracker.changes, 1), 3),
+        **other_shares,
     }
 
 
@@ -158,8 +173,11 @@ async def run(workdir: Path, quick: bool) -> list[dict[str, Any]]:
             async with daemon(broker, sims.panels, min_interval=0.0, workdir=workdir) as bridge:
                 await wait_ready(broker.port, [panel_id(0)], 300)
                 for rate in rates:
+                    others = {"simulator": sims.proc.pid, "bench": os.getpid()}
+                    if broker.proc is not None:
+                        others["broker"] = broker.proc.pid
                     row = await _one_rate(
-                        broker.port, bridge.pid, sims.controls[0], zones, rate, seconds
+                        broker.port, bridge.pid, sims.controls[0], zones, rate, seconds, others
                     )
                     rows.append({"profile": profile, **row})
                     await asyncio.sleep(0.5)

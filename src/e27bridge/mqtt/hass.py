@@ -24,7 +24,7 @@ from e27bridge.mqtt.nodes import advertised
 from e27bridge.mqtt.overrides import PanelOverrides
 from e27bridge.mqtt.sink import Sink
 from e27bridge.mqtt.topics import SYSTEM_NODE, Topics, mac12
-from e27bridge.panel.state import ArmMode, ConnectionState, PanelSnapshot
+from e27bridge.panel.state import ArmMode, ConnectionState, EntityKind, PanelSnapshot
 
 __all__ = ["ConfigBuilder", "HassPanel", "Origin", "entity_name", "zone_device_class"]
 
@@ -49,6 +49,9 @@ class Origin:
         return {"name": self.name, "sw_version": self.sw_version, "support_url": self.support_url}
 
 
+_Part = tuple[object, Components]  # (the entity it was built from, its components)
+
+
 class ConfigBuilder:
     """Pure builder of one panel's device config from a (overridden) snapshot."""
 
@@ -67,6 +70,12 @@ class ConfigBuilder:
         self._arm_modes = arm_modes
         self._mac = ""
         self._device_name = ""
+        # Per-entity components, kept while the entity object is the same (snapshots are
+        # immutable and a change replaces only the entities it touches), so a zone change
+        # rebuilds one zone's components, not the panel's.
+        self._parts: dict[EntityKind, tuple[Mapping[int, Any], dict[int, _Part]]] = {}
+        self._device_key: tuple[object, ...] | None = None
+        self._system_parts: Components = {}
 
     def build(
         self, snapshot: PanelSnapshot, removed: Mapping[str, str] | None = None
@@ -85,24 +94,50 @@ class ConfigBuilder:
         }
 
     def components(self, snapshot: PanelSnapshot) -> Components:
+        self.refresh(snapshot)
+        out: Components = {}
+        for _, parts in self._parts.values():
+            for _, part in parts.values():
+                out.update(part)
+        out.update(self._system_parts)
+        return out
+
+    def refresh(self, snapshot: PanelSnapshot) -> bool:
+        """Bring the per-entity cache up to ``snapshot``; True when any component changed."""
         self._mac = mac12(snapshot.info.mac)
         self._device_name = snapshot.info.name or snapshot.panel_id
+        capabilities = advertised(snapshot, self._arm_modes)
+        changed = False
+        key = (self._mac, self._device_name, capabilities)
+        if key != self._device_key:
+            self._device_key, self._parts, changed = key, {}, True
         device = HassDevice(
-            self._t,
-            self._panel_id,
-            self._mac,
-            self._device_name,
-            self._overrides,
-            advertised(snapshot, self._arm_modes),
+            self._t, self._panel_id, self._mac, self._device_name, self._overrides, capabilities
         )
-        out: Components = {}
+        fresh: dict[EntityKind, tuple[Mapping[int, Any], dict[int, _Part]]] = {}
         for kind, spec in MQTT_KINDS.items():
             if spec.components is None:
                 continue
-            for number, entity in snapshot.entities(kind).items():
-                out.update(spec.components(HassEntity(device, kind, number), entity))
-        out.update(self._system(device))
-        return out
+            entities = snapshot.entities(kind)
+            old = self._parts.get(kind)
+            if old is not None and old[0] is entities:  # nothing of this kind changed
+                fresh[kind] = old
+                continue
+            previous = old[1] if old is not None else {}
+            parts: dict[int, _Part] = {}
+            for number, entity in entities.items():
+                cached = previous.get(number)
+                if cached is None or cached[0] is not entity:
+                    part = spec.components(HassEntity(device, kind, number), entity)
+                    changed = changed or cached is None or cached[1] != part
+                    cached = (entity, part)
+                parts[number] = cached
+            changed = changed or parts.keys() != previous.keys()
+            fresh[kind] = (entities, parts)
+        self._parts = fresh
+        if changed or not self._system_parts:
+            self._system_parts = self._system(device)
+        return changed
 
     # -- helpers ---------------------------------------------------------------------------
     def _device(self, snapshot: PanelSnapshot) -> dict[str, Any]:
@@ -206,6 +241,7 @@ class HassPanel:
         self._known: dict[str, str] = {}  # component id -> platform, ever published live
         self._snapshot: PanelSnapshot | None = None  # last snapshot with a known inventory
         self._last: str | None = None
+        self._built_from: object = None  # the device info the last config was built from
 
     @property
     def topic(self) -> str:
@@ -238,11 +274,18 @@ class HassPanel:
                 learned = learned or cid not in self._known
                 self._known.setdefault(cid, platform)
         if learned:
+            self._built_from = None  # the removed components changed: render again
             await self._publish(force=False)
 
     async def _publish(self, force: bool) -> None:
         if self._snapshot is None:
             return
+        # A state change (most snapshots) changes no component: nothing to render.
+        changed = self._builder.refresh(self._snapshot)
+        info = self._snapshot.info
+        if not (changed or force or self._last is None or info != self._built_from):
+            return
+        self._built_from = info
         live = self._builder.components(self._snapshot)
         removed = {cid: p for cid, p in self._known.items() if cid not in live}
         config = self._builder.build(self._snapshot, removed)

@@ -14,10 +14,11 @@ from typing import Any
 
 import structlog
 
-from e27bridge.mqtt.nodes import Node, format_value, panel_nodes
+from e27bridge.mqtt.kinds import MQTT_KINDS
+from e27bridge.mqtt.nodes import Node, entity_node, format_value, panel_nodes, system_node
 from e27bridge.mqtt.sink import Sink
 from e27bridge.mqtt.topics import SYSTEM_NODE, Topics, homie_id
-from e27bridge.panel.state import ArmMode, ConnectionState, PanelSnapshot
+from e27bridge.panel.state import ArmMode, ConnectionState, EntityKind, PanelSnapshot
 
 log = structlog.get_logger(__name__)
 
@@ -64,6 +65,12 @@ def panel_description(
     arm_modes: tuple[ArmMode, ...] | None = None,
 ) -> dict[str, Any]:
     nodes = panel_nodes(snapshot, arm_modes)
+    return _description(snapshot, bridge_id, version, {n: v.describe() for n, v in nodes.items()})
+
+
+def _description(
+    snapshot: PanelSnapshot, bridge_id: str, version: int, nodes: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "homie": HOMIE,
         "version": version,
@@ -71,8 +78,72 @@ def panel_description(
         "type": "e27-panel",
         "root": bridge_id,
         "parent": bridge_id,
-        "nodes": {nid: node.describe() for nid, node in nodes.items()},
+        "nodes": nodes,
     }
+
+
+class NodeTree:
+    """A panel's nodes, rebuilt per entity: only nodes whose entity object changed are new.
+
+    Snapshots are immutable and a change replaces only the entities it touches (and only
+    the mapping of their kind), so a zone change costs one node, not the panel; the
+    description is re-rendered only when a node's description (or the set of nodes, the
+    name, the capabilities) changed.
+    """
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, Node] = {}
+        self._kinds: dict[EntityKind, tuple[Mapping[int, Any], dict[int, Node]]] = {}
+        self._described: dict[str, dict[str, Any]] = {}
+        self._key: object = None
+
+    def update(self, snapshot: PanelSnapshot) -> tuple[list[Node], bool]:
+        """(nodes whose values may have changed, whether the description changed)."""
+        key = (snapshot.capabilities, snapshot.info.name)
+        if key != self._key:
+            self._key, self._kinds = key, {}
+        system = system_node(snapshot)
+        changed = [system]
+        structure = self._refresh_described(system) or not self._kinds
+        kinds: dict[EntityKind, tuple[Mapping[int, Any], dict[int, Node]]] = {}
+        for kind in MQTT_KINDS:
+            entities = snapshot.entities(kind)
+            old = self._kinds.get(kind)
+            if old is not None and old[0] is entities:
+                kinds[kind] = old
+                continue
+            previous = old[1] if old is not None else {}
+            nodes: dict[int, Node] = {}
+            for number in sorted(entities):
+                entity = entities[number]
+                node = previous.get(number)
+                if node is None or node.source is not entity:
+                    node = entity_node(kind, entity, snapshot.capabilities)
+                    changed.append(node)
+                    structure = self._refresh_described(node) or structure
+                nodes[number] = node
+            structure = structure or nodes.keys() != previous.keys()
+            kinds[kind] = (entities, nodes)
+        self._kinds = kinds
+        if structure or not self.nodes:
+            self.nodes = {SYSTEM_NODE: system}
+            for _, nodes in kinds.values():
+                self.nodes.update((n.id, n) for n in nodes.values())
+            for nid in self._described.keys() - self.nodes.keys():
+                del self._described[nid]
+        else:  # the same node ids: replace the changed ones in place
+            self.nodes.update((n.id, n) for n in changed)
+        return changed, structure
+
+    def described(self) -> dict[str, Any]:
+        return {nid: self._described[nid] for nid in self.nodes}
+
+    def _refresh_described(self, node: Node) -> bool:
+        described = node.describe()
+        if described == self._described.get(node.id):
+            return False
+        self._described[node.id] = described
+        return True
 
 
 def root_description(bridge_id: str, children: list[str], version: int) -> dict[str, Any]:
@@ -139,6 +210,7 @@ class HomiePanel:
         self._target_used: set[tuple[str, str]] = set()
         self._pending_target: dict[tuple[str, str], bytes] = {}
         self._found: set[str] = set()  # retained topics seen on the broker, not yet judged
+        self._tree = NodeTree()
 
     # -- lifecycle -------------------------------------------------------------------------
     async def publish_all(self, snapshot: PanelSnapshot) -> None:
@@ -147,13 +219,15 @@ class HomiePanel:
         self._structure = None
         self._state = None
         self._alerts.clear()
+        self._tree = NodeTree()
         await self.sync(snapshot)
 
     async def sync(self, snapshot: PanelSnapshot) -> None:
         """Bring the retained tree in line with ``snapshot``, publishing only differences."""
-        description = panel_description(snapshot, self._t.bridge_id, 0)
+        nodes, restructured = self._tree.update(snapshot)
         target_state = HOMIE_STATE[snapshot.connection]
-        if _structure(description) != self._structure:
+        if restructured or self._structure is None:
+            description = _description(snapshot, self._t.bridge_id, 0, self._tree.described())
             await self._set_state("init")
             description["version"] = self._clock.next()
             await self._sink.publish(self._t.description(self.panel_id), _json(description))
@@ -165,7 +239,8 @@ class HomiePanel:
                 nodes=len(description["nodes"]),
                 version=description["version"],
             )
-        await self._publish_values(snapshot)
+        for node in nodes:  # the system node is always among them: its source is the snapshot
+            await self._publish_node(node)
         await self._sync_alerts(snapshot)
         if target_state == "ready":
             await self.clear_ghosts()
@@ -217,10 +292,6 @@ class HomiePanel:
             await self._sink.publish(self._t.state(self.panel_id), state)
             self._state = state
             log.info("homie_state", panel=self.panel_id, state=state)
-
-    async def _publish_values(self, snapshot: PanelSnapshot) -> None:
-        for node in panel_nodes(snapshot).values():
-            await self._publish_node(node)
 
     async def _publish_node(self, node: Node) -> None:
         for spec in node.properties:

@@ -22,7 +22,15 @@ from e27bridge.panel.state import (
     PanelSnapshot,
 )
 
-__all__ = ["ARM_ACTIONS", "Node", "PropertySpec", "format_value", "panel_nodes"]
+__all__ = [
+    "ARM_ACTIONS",
+    "Node",
+    "PropertySpec",
+    "entity_node",
+    "format_value",
+    "panel_nodes",
+    "system_node",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +101,7 @@ def panel_nodes(
     snapshot: PanelSnapshot, arm_modes: tuple[ArmMode, ...] | None = None
 ) -> dict[str, Node]:
     """Every node of one panel, keyed by node id (``system`` first)."""
-    nodes = {
-        SYSTEM_NODE: Node(SYSTEM_NODE, "System", "e27-system", None, 0, snapshot, SYSTEM_PROPERTIES)
-    }
+    nodes = {SYSTEM_NODE: system_node(snapshot)}
     capabilities = advertised(snapshot, arm_modes)
     for kind in MQTT_KINDS:
         entities = snapshot.entities(kind)
@@ -103,3 +109,7 @@ def panel_nodes(
             node = entity_node(kind, entities[number], capabilities)
             nodes[node.id] = node
     return nodes
+
+
+def system_node(snapshot: PanelSnapshot) -> Node:
+    return Node(SYSTEM_NODE, "System", "e27-system", None, 0, snapshot, SYSTEM_PROPERTIES)

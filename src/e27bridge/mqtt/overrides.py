@@ -28,23 +28,44 @@ class PanelOverrides:
     device_classes: Mapping[EntityKey, str] = field(default_factory=_no_names)
     excluded: frozenset[EntityKey] = frozenset()
     bypass_code: int | None = field(default=None, repr=False)  # for the HA bypass switch
+    # kind -> (the panel's mapping, its view): a kind whose mapping is the same object as
+    # last time (nothing of that kind changed) is not walked again.
+    _views: dict[EntityKind, tuple[Mapping[int, Any], Mapping[int, Any]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def device_class(self, kind: EntityKind, number: int) -> str | None:
         return self.device_classes.get((kind, number))
 
     def apply(self, snapshot: PanelSnapshot) -> PanelSnapshot:
-        view = snapshot
+        changes: dict[EntityKind, Mapping[int, Any]] = {}
         for kind in KINDS:
             entities = snapshot.entities(kind)
-            kept: dict[int, Any] = {}
-            for number, entity in entities.items():
-                if (kind, number) in self.excluded or _placeholder(entity):
-                    continue
-                name = self.names.get((kind, number))
-                kept[number] = replace(entity, name=name) if name else entity
-            if len(kept) != len(entities) or any(kept[n] is not entities[n] for n in kept):
-                view = view.with_entities(kind, kept)
-        return view
+            cached = self._views.get(kind)
+            if cached is not None and cached[0] is entities:
+                kept: Mapping[int, Any] = cached[1]
+            else:
+                kept = self._kept(kind, entities)
+                self._views[kind] = (entities, kept)
+            if kept is not entities:
+                changes[kind] = kept
+        if not changes:
+            return snapshot
+        # The cached views go in as they are, so an unchanged kind stays the same object.
+        sets = MappingProxyType({**snapshot.entity_sets, **changes})
+        return replace(snapshot, entity_sets=sets)
+
+    def _kept(self, kind: EntityKind, entities: Mapping[int, Any]) -> Mapping[int, Any]:
+        """The view of one kind: ``entities`` itself when no override touches it."""
+        kept: dict[int, Any] = {}
+        for number, entity in entities.items():
+            if (kind, number) in self.excluded or _placeholder(entity):
+                continue
+            name = self.names.get((kind, number))
+            kept[number] = replace(entity, name=name) if name else entity
+        if len(kept) == len(entities) and all(kept[n] is entities[n] for n in kept):
+            return entities
+        return MappingProxyType(kept)
 
 
 def _placeholder(entity: Any) -> bool:
