@@ -20,6 +20,7 @@ import aiomqtt
 import structlog
 
 from e27bridge.daemon.config import Config, PanelConfig
+from e27bridge.mqtt.backlog import latest_states
 from e27bridge.mqtt.bridge_topics import BridgeTopics
 from e27bridge.mqtt.coalesce import Coalescer
 from e27bridge.mqtt.commands import CommandRouter
@@ -169,21 +170,23 @@ class MqttBridge:
         return self._router.results
 
     async def run(self) -> None:
-        consumers: list[tuple[Callable[[EngineEvent], Awaitable[None]], Subscription]] = [
-            (self._homie_event, self._directory.subscribe()),
-            (self._hass_event, self._directory.subscribe()),
-            (self._stream_event, self._directory.subscribe()),
-            (self._info_event, self._directory.subscribe()),
+        # Homie and the HA config render state: a backlog collapses to its newest snapshots.
+        # The event stream and bridge info report every event.
+        consumers: list[tuple[Callable[[EngineEvent], Awaitable[None]], Subscription, bool]] = [
+            (self._homie_event, self._directory.subscribe(), True),
+            (self._hass_event, self._directory.subscribe(), True),
+            (self._stream_event, self._directory.subscribe(), False),
+            (self._info_event, self._directory.subscribe(), False),
         ]
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(self._consume(f, s)) for f, s in consumers]
+            tasks = [group.create_task(self._consume(f, s, c)) for f, s, c in consumers]
             tasks.append(group.create_task(self.conn.run()))
             tasks.append(group.create_task(self.state_conn.run()))
             try:
                 await asyncio.Future()  # until cancelled
             finally:
                 await self._goodbye()
-                for sub in (s for _, s in consumers):
+                for sub in (s for _, s, _ in consumers):
                     sub.close()
                 for task in tasks:
                     task.cancel()
@@ -297,15 +300,28 @@ class MqttBridge:
                 await hass.republish()
 
     async def _consume(
-        self, handler: Callable[[EngineEvent], Awaitable[None]], sub: Subscription
+        self,
+        handler: Callable[[EngineEvent], Awaitable[None]],
+        sub: Subscription,
+        coalesce: bool,
     ) -> None:
         async for event in sub:
-            if event.panel_id not in self._homie:
-                continue
-            try:
-                await handler(event)
-            except Exception:  # one bad event must not stop a feature
-                log.exception("mqtt_feature_failed", handler=handler.__name__)
+            batch: list[EngineEvent] = [event]
+            closed = False
+            if coalesce:
+                pending = sub.take_pending()
+                closed = None in pending
+                batch = latest_states([event, *(e for e in pending if e is not None)])
+            for each in batch:
+                if each.panel_id not in self._homie:
+                    continue
+                try:
+                    await handler(each)
+                except Exception:  # one bad event must not stop a feature
+                    log.exception("mqtt_feature_failed", handler=handler.__name__)
+            if closed:
+                return
+            await asyncio.sleep(0)  # fair: a busy consumer lets the others (and the panel) run
 
     async def _homie_event(self, event: EngineEvent) -> None:
         # The snapshot carried by the event, not the latest one: a consumer that lags must

@@ -76,6 +76,7 @@ class ConfigBuilder:
         self._parts: dict[EntityKind, tuple[Mapping[int, Any], dict[int, _Part]]] = {}
         self._device_key: tuple[object, ...] | None = None
         self._system_parts: Components = {}
+        self.version = 0  # counts changes of the components (renderers compare it)
 
     def build(
         self, snapshot: PanelSnapshot, removed: Mapping[str, str] | None = None
@@ -137,6 +138,7 @@ class ConfigBuilder:
         self._parts = fresh
         if changed or not self._system_parts:
             self._system_parts = self._system(device)
+            self.version += 1
         return changed
 
     # -- helpers ---------------------------------------------------------------------------
@@ -241,7 +243,7 @@ class HassPanel:
         self._known: dict[str, str] = {}  # component id -> platform, ever published live
         self._snapshot: PanelSnapshot | None = None  # last snapshot with a known inventory
         self._last: str | None = None
-        self._built_from: object = None  # the device info the last config was built from
+        self._built_from: object = None  # (components version, device info) last rendered
 
     @property
     def topic(self) -> str:
@@ -281,11 +283,11 @@ class HassPanel:
         if self._snapshot is None:
             return
         # A state change (most snapshots) changes no component: nothing to render.
-        changed = self._builder.refresh(self._snapshot)
-        info = self._snapshot.info
-        if not (changed or force or self._last is None or info != self._built_from):
+        self._builder.refresh(self._snapshot)
+        built_from = (self._builder.version, self._snapshot.info)
+        if not force and self._last is not None and built_from == self._built_from:
             return
-        self._built_from = info
+        self._built_from = built_from
         live = self._builder.components(self._snapshot)
         removed = {cid: p for cid, p in self._known.items() if cid not in live}
         config = self._builder.build(self._snapshot, removed)

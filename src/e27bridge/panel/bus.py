@@ -28,6 +28,13 @@ class Subscription:
     def pending(self) -> int:
         return self._queue.qsize()
 
+    def take_pending(self) -> list[EngineEvent | None]:
+        """Everything queued now, without waiting (a consumer catching up in one batch)."""
+        taken: list[EngineEvent | None] = []
+        while not self._queue.empty():
+            taken.append(self._queue.get_nowait())
+        return taken
+
     def close(self) -> None:
         self._bus.unsubscribe(self)
 
