@@ -125,21 +125,36 @@ class ConfigBuilder:
                 fresh[kind] = old
                 continue
             previous = old[1] if old is not None else {}
-            parts: dict[int, _Part] = {}
-            for number, entity in entities.items():
-                cached = previous.get(number)
-                if cached is None or cached[0] is not entity:
-                    part = spec.components(HassEntity(device, kind, number), entity)
-                    changed = changed or cached is None or cached[1] != part
-                    cached = (entity, part)
-                parts[number] = cached
-            changed = changed or parts.keys() != previous.keys()
+            parts, kind_changed = self._kind_parts(kind, entities, previous, device)
+            changed = changed or kind_changed
             fresh[kind] = (entities, parts)
         self._parts = fresh
         if changed or not self._system_parts:
             self._system_parts = self._system(device)
             self.version += 1
         return changed
+
+    def _kind_parts(
+        self,
+        kind: EntityKind,
+        entities: Mapping[int, Any],
+        previous: dict[int, _Part],
+        device: HassDevice,
+    ) -> tuple[dict[int, _Part], bool]:
+        """One kind's components (an entity object seen before keeps its part), and whether
+        any component differs from ``previous``."""
+        build = MQTT_KINDS[kind].components
+        assert build is not None
+        parts: dict[int, _Part] = {}
+        changed = entities.keys() != previous.keys()
+        for number, entity in entities.items():
+            cached = previous.get(number)
+            if cached is None or cached[0] is not entity:
+                part = build(HassEntity(device, kind, number), entity)
+                changed = changed or cached is None or cached[1] != part
+                cached = (entity, part)
+            parts[number] = cached
+        return parts, changed
 
     # -- helpers ---------------------------------------------------------------------------
     def _device(self, snapshot: PanelSnapshot) -> dict[str, Any]:

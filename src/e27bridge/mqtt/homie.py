@@ -113,16 +113,8 @@ class NodeTree:
                 kinds[kind] = old
                 continue
             previous = old[1] if old is not None else {}
-            nodes: dict[int, Node] = {}
-            for number in sorted(entities):
-                entity = entities[number]
-                node = previous.get(number)
-                if node is None or node.source is not entity:
-                    node = entity_node(kind, entity, snapshot.capabilities)
-                    changed.append(node)
-                    structure = self._refresh_described(node) or structure
-                nodes[number] = node
-            structure = structure or nodes.keys() != previous.keys()
+            nodes, restructured = self._kind_nodes(kind, entities, previous, snapshot, changed)
+            structure = structure or restructured
             kinds[kind] = (entities, nodes)
         self._kinds = kinds
         if structure or not self.nodes:
@@ -137,6 +129,27 @@ class NodeTree:
 
     def described(self) -> dict[str, Any]:
         return {nid: self._described[nid] for nid in self.nodes}
+
+    def _kind_nodes(
+        self,
+        kind: EntityKind,
+        entities: Mapping[int, Any],
+        previous: dict[int, Node],
+        snapshot: PanelSnapshot,
+        changed: list[Node],
+    ) -> tuple[dict[int, Node], bool]:
+        """One kind's nodes (new ones appended to ``changed``); True if described anew."""
+        nodes: dict[int, Node] = {}
+        structure = entities.keys() != previous.keys()
+        for number in sorted(entities):
+            entity = entities[number]
+            node = previous.get(number)
+            if node is None or node.source is not entity:
+                node = entity_node(kind, entity, snapshot.capabilities)
+                changed.append(node)
+                structure = self._refresh_described(node) or structure
+            nodes[number] = node
+        return nodes, structure
 
     def _refresh_described(self, node: Node) -> bool:
         described = node.describe()
