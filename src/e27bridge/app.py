@@ -14,19 +14,24 @@ import signal
 
 import structlog
 
-from e27bridge.daemon.config import Config, PanelConfig
+from e27bridge.daemon.config import Config, PanelConfig, TlsConfig
 from e27bridge.daemon.config.secret_files import world_readable_secret_files
 from e27bridge.daemon.health import WRITE_INTERVAL, write_health
 from e27bridge.daemon.keystore import KeyStore, KeyStoreError
 from e27bridge.daemon.systemd import SystemdNotifier
 from e27bridge.metrics import Metrics, MetricsServer
-from e27bridge.mqtt.bridge import MqttBridge
+from e27bridge.mqtt.bridge import BridgeSettings, MqttBridge
+from e27bridge.mqtt.connection import ConnectionSettings, TlsSettings
+from e27bridge.mqtt.overrides import PanelOverrides
+from e27bridge.mqtt.topics import Topics
 from e27bridge.panel.bus import EventBus
+from e27bridge.panel.commands import parse_pin
+from e27bridge.panel.kinds import kind_named
 from e27bridge.panel.linking import link
 from e27bridge.panel.manager import PanelManager
 from e27bridge.panel.owner import Linker, PanelOwner, PanelSettings
 from e27bridge.panel.queue import QueueSettings
-from e27bridge.panel.state import ConnectionState
+from e27bridge.panel.state import ConnectionState, EntityKind
 from e27bridge.protocol.identity import ClientIdentity, LinkKeys
 from e27bridge.status import StatusBoard
 from e27bridge.supervisor import Supervisor
@@ -35,6 +40,73 @@ log = structlog.get_logger("e27bridge.daemon")
 
 STATUS_MIN_INTERVAL = 1.0  # seconds between health file writes prompted by changes
 SHUTDOWN_GRACE = 3.0  # seconds for the in-flight request; the whole stop stays under 5 s
+
+
+def topics_from_config(config: Config) -> Topics:
+    b = config.bridge
+    return Topics(b.id, b.base_topic, b.homie_prefix, b.discovery_prefix)
+
+
+def tls_settings(tls: TlsConfig) -> TlsSettings | None:
+    if not tls.enabled:
+        return None
+    return TlsSettings(tls.ca_file, tls.cert_file, tls.key_file, tls.insecure, tls.server_name)
+
+
+def connection_settings(config: Config) -> ConnectionSettings:
+    mqtt = config.mqtt
+    return ConnectionSettings(
+        host=mqtt.host,
+        port=mqtt.port,
+        client_id=config.mqtt_client_id,
+        username=mqtt.username,
+        password=mqtt.password.get_secret_value() if mqtt.password else None,
+        keepalive=mqtt.keepalive,
+        protocol=mqtt.protocol,
+        tls=tls_settings(mqtt.tls),
+        min_backoff=mqtt.reconnect_min_backoff,
+        max_backoff=mqtt.reconnect_max_backoff,
+    )
+
+
+def overrides_from_config(panel: PanelConfig) -> PanelOverrides:
+    names: dict[tuple[EntityKind, int], str] = {}
+    classes: dict[tuple[EntityKind, int], str] = {}
+    excluded: set[tuple[EntityKind, int]] = set()
+    for entity_id, override in panel.entities.items():
+        kind_name, number = entity_id.rsplit("-", 1)
+        kind = kind_named(kind_name)
+        if kind is None:
+            continue  # config validation accepts only kinds that exist
+        key = (kind, int(number))
+        if override.name:
+            names[key] = override.name
+        if override.device_class:
+            classes[key] = override.device_class
+        if override.exclude:
+            excluded.add(key)
+    code = panel.bypass_code
+    return PanelOverrides(
+        names=names,
+        device_classes=classes,
+        excluded=frozenset(excluded),
+        bypass_code=parse_pin(code.get_secret_value()) if code is not None else None,
+    )
+
+
+def bridge_settings(config: Config, connection: ConnectionSettings | None = None) -> BridgeSettings:
+    """The configuration as the MQTT side needs it (``connection`` replaces the broker's)."""
+    b = config.bridge
+    return BridgeSettings(
+        topics=topics_from_config(config),
+        connection=connection or connection_settings(config),
+        overrides={p.id: overrides_from_config(p) for p in config.panels},
+        ha_birth_topic=b.ha_birth_topic,
+        ha_republish_delay=b.ha_republish_delay,
+        coalesce=b.coalesce_ms / 1000,
+        max_pending=config.queue.depth,
+        summary=config.model_dump(mode="json"),
+    )
 
 
 def queue_settings(config: Config) -> QueueSettings:
@@ -107,7 +179,7 @@ class Daemon:
             for p in config.panels
         ]
         self.manager = PanelManager(owners, self.bus)
-        self.bridge = MqttBridge(self.manager, config)
+        self.bridge = MqttBridge(self.manager, bridge_settings(config))
         self.notifier = notifier or SystemdNotifier()
         self.metrics: MetricsServer | None = None
         self.board = StatusBoard(self.manager.panels, self.manager.subscribe())

@@ -15,6 +15,7 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from e27bridge.app import bridge_settings
 from e27bridge.daemon.config import Config
 from e27bridge.mqtt.bridge import MqttBridge
 from e27bridge.mqtt.connection import ConnectionSettings
@@ -85,7 +86,8 @@ async def rig(
         connect_timeout=2.0,
     )
     bridge = MqttBridge(
-        FakeDirectory([panel], bus), make_config(coalesce_ms, bypass_code), settings=settings
+        FakeDirectory([panel], bus),
+        bridge_settings(make_config(coalesce_ms, bypass_code), settings),
     )
     async with Listener(broker.port) as listener:
         task = asyncio.create_task(bridge.run())

@@ -1,7 +1,7 @@
 """MQTT over TLS against a real mosquitto, with a throwaway PKI made at test time.
 
 The broker has only a TLS listener, so anything that arrives went over TLS. Settings come
-from ``[mqtt.tls]`` through ``ConnectionSettings.from_config``, as the daemon builds them.
+from ``[mqtt.tls]`` through ``e27bridge.app.connection_settings``, as the daemon builds them.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from structlog.testing import capture_logs
 
+from e27bridge.app import bridge_settings, connection_settings
 from e27bridge.daemon.config import Config
 from e27bridge.mqtt.bridge import MqttBridge
-from e27bridge.mqtt.connection import ConnectionSettings, MqttConnection, Will
+from e27bridge.mqtt.connection import MqttConnection, Will
 from e27bridge.panel.bus import EventBus
 from waiting import wait_until
 
@@ -229,7 +230,9 @@ async def next_message(client: aiomqtt.Client, topic: str) -> bytes:
 async def bridge_running(config: Config) -> AsyncIterator[tuple[MqttBridge, asyncio.Task[None]]]:
     """The whole MQTT layer over a fake engine, with settings built from ``config``."""
     bus = EventBus()
-    bridge = MqttBridge(FakeDirectory([FakePanel(snapshot(PANEL), bus)], bus), config)
+    bridge = MqttBridge(
+        FakeDirectory([FakePanel(snapshot(PANEL), bus)], bus), bridge_settings(config)
+    )
     task = asyncio.create_task(bridge.run())
     try:
         yield bridge, task
@@ -240,7 +243,7 @@ async def bridge_running(config: Config) -> AsyncIterator[tuple[MqttBridge, asyn
 
 
 def connection(config: Config) -> MqttConnection:
-    return MqttConnection(ConnectionSettings.from_config(config), will=Will("tls/will", "lost"))
+    return MqttConnection(connection_settings(config), will=Will("tls/will", "lost"))
 
 
 async def assert_publishes(conn: MqttConnection, port: int, ctx: ssl.SSLContext) -> None:
@@ -262,7 +265,7 @@ def test_from_config_carries_every_tls_field(pki: Pki) -> None:
         server_name=DNS_NAME,
         insecure=True,
     )
-    tls = ConnectionSettings.from_config(config).tls
+    tls = connection_settings(config).tls
     assert tls is not None
     assert (tls.ca_file, tls.cert_file, tls.key_file) == (
         pki.ca,
@@ -271,7 +274,7 @@ def test_from_config_carries_every_tls_field(pki: Pki) -> None:
     )
     assert (tls.server_name, tls.insecure) == (DNS_NAME, True)
     plain = Config.model_validate({"panels": [{"id": PANEL, "mac": MAC}]})
-    assert ConnectionSettings.from_config(plain).tls is None
+    assert connection_settings(plain).tls is None
 
 
 async def test_bridge_over_tls_with_a_ca_file(tmp_path: Path, pki: Pki) -> None:
@@ -378,7 +381,7 @@ async def test_a_refused_client_certificate_is_a_clear_timeout(tmp_path: Path, p
     handshake has finished, and aiomqtt ignores a close before CONNACK: the attempt ends at
     the connect timeout, which must then say what it means."""
     with tls_broker(tmp_path, pki, pki.server_ip, require_client_cert=True) as broker:
-        settings = ConnectionSettings.from_config(tls_config(broker.port, ca_file=str(pki.ca)))
+        settings = connection_settings(tls_config(broker.port, ca_file=str(pki.ca)))
         conn = MqttConnection(replace(settings, connect_timeout=0.3), will=Will("tls/w", "x"))
         with capture_logs() as logs:
             async with running(conn) as task:

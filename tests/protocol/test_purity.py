@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import e27bridge.protocol
+from imports import imported_modules
 
 PROTOCOL_DIR = Path(e27bridge.protocol.__file__).resolve().parent
 MODULES = sorted(PROTOCOL_DIR.rglob("*.py"))
@@ -41,20 +42,10 @@ FORBIDDEN_CALLS = frozenset({"open", "input", "print", "exec", "eval", "__import
 FORBIDDEN_METHODS = frozenset({"open", "read_text", "write_text", "read_bytes", "write_bytes"})
 
 
-def _imported_modules(tree: ast.AST) -> list[tuple[int, str]]:
-    found: list[tuple[int, str]] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.append((node.lineno, node.module))
-    return found
-
-
 def _violations(source: str, filename: str) -> list[str]:
     tree = ast.parse(source, filename)
     problems: list[str] = []
-    for line, module in _imported_modules(tree):
+    for line, module in imported_modules(tree):
         top = module.split(".")[0]
         if top in FORBIDDEN_IMPORTS:
             problems.append(f"{filename}:{line}: imports {module}")

@@ -12,14 +12,13 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
 import aiomqtt
 import structlog
 
-from e27bridge.daemon.config import Config, PanelConfig
 from e27bridge.mqtt.backlog import latest_states
 from e27bridge.mqtt.bridge_topics import BridgeTopics
 from e27bridge.mqtt.coalesce import Coalescer
@@ -33,10 +32,7 @@ from e27bridge.mqtt.overrides import PanelOverrides
 from e27bridge.mqtt.topics import Topics
 from e27bridge.panel.api import PanelDirectory
 from e27bridge.panel.bus import Subscription
-from e27bridge.panel.commands import parse_pin
 from e27bridge.panel.events import ConnectionChanged, EngineEvent, PanelEvent, SnapshotReplaced
-from e27bridge.panel.kinds import kind_named
-from e27bridge.panel.state import EntityKind
 
 log = structlog.get_logger(__name__)
 
@@ -46,34 +42,18 @@ LEGACY_BIRTH_TOPIC = "hass/status"
 GOODBYE_TIMEOUT = 3.0  # a dead broker must not hold up shutdown
 
 
-def topics_from_config(config: Config) -> Topics:
-    b = config.bridge
-    return Topics(b.id, b.base_topic, b.homie_prefix, b.discovery_prefix)
+@dataclass(frozen=True, slots=True)
+class BridgeSettings:
+    """What the MQTT side needs of the configuration (the composition root maps it)."""
 
-
-def overrides_from_config(panel: PanelConfig) -> PanelOverrides:
-    names: dict[tuple[EntityKind, int], str] = {}
-    classes: dict[tuple[EntityKind, int], str] = {}
-    excluded: set[tuple[EntityKind, int]] = set()
-    for entity_id, override in panel.entities.items():
-        kind_name, number = entity_id.rsplit("-", 1)
-        kind = kind_named(kind_name)
-        if kind is None:
-            continue  # config validation accepts only kinds that exist
-        key = (kind, int(number))
-        if override.name:
-            names[key] = override.name
-        if override.device_class:
-            classes[key] = override.device_class
-        if override.exclude:
-            excluded.add(key)
-    code = panel.bypass_code
-    return PanelOverrides(
-        names=names,
-        device_classes=classes,
-        excluded=frozenset(excluded),
-        bypass_code=parse_pin(code.get_secret_value()) if code is not None else None,
-    )
+    topics: Topics
+    connection: ConnectionSettings
+    overrides: Mapping[str, PanelOverrides] = field(default_factory=dict)  # by panel id
+    ha_birth_topic: str = "homeassistant/status"
+    ha_republish_delay: float = 5.0
+    coalesce: float = 0.0  # seconds
+    max_pending: int = 64  # commands of ours per panel queue
+    summary: Mapping[str, Any] = field(default_factory=dict)  # for bridge/info, no secrets
 
 
 class MqttBridge:
@@ -82,22 +62,16 @@ class MqttBridge:
     def __init__(
         self,
         directory: PanelDirectory,
-        config: Config,
-        *,
-        settings: ConnectionSettings | None = None,
+        settings: BridgeSettings,
     ) -> None:
         self._directory = directory
-        self._config = config
-        self._t = topics_from_config(config)
-        settings = settings or ConnectionSettings.from_config(config)
+        self._settings = settings
+        self._t = settings.topics
         panels = directory.panels
-        self._overrides = {
-            pid: overrides_from_config(pc) if (pc := config.panel(pid)) else PanelOverrides()
-            for pid in panels
-        }
-        self._birth_topics = {config.bridge.ha_birth_topic, LEGACY_BIRTH_TOPIC}
+        self._overrides = {pid: settings.overrides.get(pid, PanelOverrides()) for pid in panels}
+        self._birth_topics = {settings.ha_birth_topic, LEGACY_BIRTH_TOPIC}
         self.conn = MqttConnection(
-            settings,
+            settings.connection,
             will=Will(self._t.state(self._t.bridge_id), "lost"),
             subscriptions=[
                 self._t.set_filter,
@@ -110,11 +84,11 @@ class MqttBridge:
             on_message=self._on_message,
         )
         self.state_conn = MqttConnection(
-            _suffixed(settings, "-state"),
+            _suffixed(settings.connection, "-state"),
             will=Will(self._t.bridge_state, BRIDGE_OFFLINE),
             on_connect=self._state_online,
         )
-        self._sink = Coalescer(self.conn, config.bridge.coalesce_ms / 1000)
+        self._sink = Coalescer(self.conn, settings.coalesce)
         clock = VersionClock()
         self._root = HomieRoot(self._t, self.conn, sorted(panels), clock)
         self._homie = {pid: HomiePanel(self._t, self._sink, pid, clock) for pid in panels}
@@ -137,13 +111,13 @@ class MqttBridge:
             homie=self._homie,
             overrides=self._overrides,
             guard=self._guard,
-            max_pending=config.queue.depth,
+            max_pending=settings.max_pending,
         )
         self._bridge = BridgeTopics(
             self._t,
             self.conn,
             panels,
-            config.model_dump(mode="json"),
+            settings.summary,
             self.republish,
             mqtt_state=self._mqtt_state,
         )
@@ -293,7 +267,7 @@ class MqttBridge:
         )
 
     async def _birth_republish(self) -> None:
-        await asyncio.sleep(self._config.bridge.ha_republish_delay)
+        await asyncio.sleep(self._settings.ha_republish_delay)
         log.info("hass_birth_republish")
         async with self._hass_lock:
             for hass in self._hass.values():
@@ -374,4 +348,4 @@ def _suffixed(settings: ConnectionSettings, suffix: str) -> ConnectionSettings:
     return replace(settings, client_id=settings.client_id + suffix)
 
 
-__all__ = ["MqttBridge", "overrides_from_config", "topics_from_config"]
+__all__ = ["BridgeSettings", "MqttBridge"]

@@ -25,7 +25,6 @@ import structlog
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from e27bridge.daemon.config import Config, TlsConfig
 from e27bridge.mqtt.outbox import Outbox, Result
 
 log = structlog.get_logger(__name__)
@@ -44,12 +43,6 @@ class TlsSettings:
     key_file: Path | None = None
     insecure: bool = False
     server_name: str | None = None
-
-    @classmethod
-    def from_config(cls, tls: TlsConfig) -> TlsSettings | None:
-        if not tls.enabled:
-            return None
-        return cls(tls.ca_file, tls.cert_file, tls.key_file, tls.insecure, tls.server_name)
 
     def context(self) -> ssl.SSLContext:
         ctx = _ServerNameContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -92,22 +85,6 @@ class ConnectionSettings:
     max_backoff: float = 60.0
     connect_timeout: float = 10.0
     stable_after: float = 30.0  # a connection this old resets the backoff
-
-    @classmethod
-    def from_config(cls, config: Config, suffix: str = "") -> ConnectionSettings:
-        mqtt = config.mqtt
-        return cls(
-            host=mqtt.host,
-            port=mqtt.port,
-            client_id=config.mqtt_client_id + suffix,
-            username=mqtt.username,
-            password=mqtt.password.get_secret_value() if mqtt.password else None,
-            keepalive=mqtt.keepalive,
-            protocol=mqtt.protocol,
-            tls=TlsSettings.from_config(mqtt.tls),
-            min_backoff=mqtt.reconnect_min_backoff,
-            max_backoff=mqtt.reconnect_max_backoff,
-        )
 
 
 @dataclass(frozen=True, slots=True)
