@@ -92,7 +92,11 @@ class Bootstrapper:
         """Each configured id's attributes, built into the kind's entity (None: not exposed)."""
         entities = {}
         for entity_id in ids:
-            attribs = await self._attribs(kind.value, entity_id)
+            attribs = (
+                await self._attribs(kind.value, entity_id)
+                if KINDS[kind].attribs
+                else models.Attribs(entity_id, f"{kind.value.capitalize()} {entity_id}")
+            )
             entity = None if attribs is None else KINDS[kind].build(attribs, found)
             if entity is not None:
                 entities[entity_id] = entity
