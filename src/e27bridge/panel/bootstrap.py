@@ -1,8 +1,9 @@
 """Bootstrap after every HELLO (protocol §15): inventory, names, then current status.
 
 Every request goes through the session's single queue, one at a time, at background
-priority so user commands overtake it. Nothing read before a reconnect counts: the result
-is a complete, freshly read set of entities.
+priority so user commands overtake it. After a reconnect, the configuration read before
+is kept when every table's checksum (``table_csm``, §15.4) is unchanged: only the status
+is read again. A changed or missing checksum means a full read (ADR-0011).
 """
 
 from __future__ import annotations
@@ -54,10 +55,17 @@ class BootstrapResult:
 
 
 class Bootstrapper:
-    def __init__(self, queue: RequestQueue, panel_id: str, info: PanelInfo) -> None:
+    def __init__(
+        self,
+        queue: RequestQueue,
+        panel_id: str,
+        info: PanelInfo,
+        previous: BootstrapResult | None = None,
+    ) -> None:
         self._queue = queue
         self._panel_id = panel_id
         self._info = info
+        self._previous = previous  # the last read of this panel (same MAC), if any
         self.requests = 0
 
     async def _ask(self, spec: requests.RequestSpec) -> QueueResult:
@@ -75,15 +83,22 @@ class Bootstrapper:
     async def run(self) -> BootstrapResult:
         info = await self._version()
         tables = {k: await self._table(k) for k, spec in KINDS.items() if spec.table}
-        inventory = {k: await self._configured(k, tables.get(k)) for k in KINDS}
-        found = Found(await self._zone_definitions() if _need_definitions(inventory) else ())
+        csms = {k.value: t.table_csm for k, t in tables.items() if t and t.table_csm is not None}
         reduction = Reduction(PanelSnapshot(self._panel_id, info))
-        for kind, ids in inventory.items():
-            entities = await self._entities(kind, ids, found)
-            reduction.snapshot = reduction.snapshot.with_entities(kind, entities)
+        previous = self._previous
+        if previous is not None and _unchanged(csms, previous.table_csms, tables):
+            log.info("bootstrap_configuration_unchanged", panel=self._panel_id)
+            for kind in KINDS:
+                entities = previous.snapshot.entities(kind)
+                reduction.snapshot = reduction.snapshot.with_entities(kind, entities)
+        else:
+            inventory = {k: await self._configured(k, tables.get(k)) for k in KINDS}
+            found = Found(await self._zone_definitions() if _need_definitions(inventory) else ())
+            for kind, ids in inventory.items():
+                entities = await self._entities(kind, ids, found)
+                reduction.snapshot = reduction.snapshot.with_entities(kind, entities)
         for spec in status_plan(reduction.snapshot):
             await self._apply(reduction, spec)
-        csms = {k.value: t.table_csm for k, t in tables.items() if t and t.table_csm is not None}
         return BootstrapResult(reduction.snapshot, csms, self.requests, await self._log_newest())
 
     async def _entities(
@@ -176,6 +191,11 @@ class Bootstrapper:
                 apply_message(reduction, result.reply)
             except MalformedMessage as exc:
                 log.warning("status_malformed", route=spec.route, error=str(exc))
+
+
+def _unchanged(csms: dict[str, int], before: dict[str, int], tables: dict[EntityKind, Any]) -> bool:
+    """Every table answered with a checksum, and each equals the one read last time."""
+    return bool(csms) and len(csms) == len(tables) and csms == before
 
 
 def _need_definitions(inventory: dict[EntityKind, tuple[int, ...]]) -> bool:

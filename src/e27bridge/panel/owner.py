@@ -18,6 +18,7 @@ from typing import Any
 
 import structlog
 
+from e27bridge.panel import bootstrap as boot
 from e27bridge.panel import command_policy
 from e27bridge.panel.bootstrap import BootstrapFailed, Bootstrapper, bootstrap_until
 from e27bridge.panel.bus import EventBus, Subscription
@@ -88,6 +89,7 @@ class PanelOwner:
         self._session_broke = False  # the current session ended by an internal error
         self._queue: RequestQueue | None = None
         self._confirmations: Confirmations | None = None
+        self._last_read: boot.BootstrapResult | None = None  # kept across reconnects (ADR-0011)
         self._keepalive: Keepalive | None = None
         self._keepalive_task: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -120,8 +122,7 @@ class PanelOwner:
         return self._queue
 
     async def submit(self, command: Command) -> CommandResult:
-        # No health update here: a snapshot per command would re-render the MQTT side for
-        # an RTT figure; the keepalive refreshes health.
+        # No health update (a snapshot) per command: the keepalive refreshes health.
         return await command_policy.execute(
             self.queue,
             self.snapshot,
@@ -137,8 +138,8 @@ class PanelOwner:
 
     async def resync(self) -> None:
         """Drop the session; the reconnect re-reads inventory and state from scratch."""
-        session = self._session
-        if session is not None:
+        self._last_read = None  # a full read, whatever the checksums say
+        if (session := self._session) is not None:
             self._last_error = "resync requested"
             await session.close()
 
@@ -329,7 +330,8 @@ class PanelOwner:
         self._state.set_connection(ConnectionState.CONNECTING, "bootstrapping")
         info = replace(self.snapshot.info, host=self._locator.host, port=self._locator.port)
         try:
-            result = await bootstrap_until(Bootstrapper(self.queue, self.panel_id, info), ended)
+            bootstrapper = Bootstrapper(self.queue, self.panel_id, info, self._last_read)
+            result = await bootstrap_until(bootstrapper, ended)
         except BootstrapFailed as exc:
             self._last_error = f"bootstrap failed: {exc}"
             await session.close()
@@ -337,6 +339,7 @@ class PanelOwner:
         if result is None:
             return
         self._state.install(result.snapshot)
+        self._last_read = result
         assert self._eventlog is not None
         self._eventlog.start_at(result.log_newest)  # nothing older is replayed
         self._ready = True
