@@ -103,6 +103,7 @@ def bridge_settings(config: Config, connection: ConnectionSettings | None = None
         overrides={p.id: overrides_from_config(p) for p in config.panels},
         ha_birth_topic=b.ha_birth_topic,
         ha_republish_delay=b.ha_republish_delay,
+        discovery_mode=b.discovery_mode,
         coalesce=b.coalesce_ms / 1000,
         max_pending=config.queue.depth,
         summary=config.model_dump(mode="json"),

@@ -82,6 +82,7 @@ def daemon_toml(
     command_max_age: float = 10.0,
     link: bool = True,
     extra: str = "",
+    discovery_mode: str = "device",
 ) -> str:
     credentials = f'access_code = "{ACCESS_CODE}"\npassphrase = "{PASSPHRASE}"' if link else ""
     return (
@@ -96,6 +97,7 @@ reconnect_max_backoff = 0.3
 [bridge]
 state_dir = "{state_dir}"
 ha_republish_delay = 0.05
+discovery_mode = "{discovery_mode}"
 
 [logging]
 level = "DEBUG"
@@ -295,13 +297,16 @@ def stack(broker: Broker, tmp_path: Path) -> StackFactory:
         command_max_age: float = 10.0,
         link: bool = True,
         extra_config: str = "",
+        discovery_mode: str = "device",
     ) -> AsyncIterator[Stack]:
         state_dir = tmp_path / "state"
         state_dir.mkdir(exist_ok=True)
         async with run_simulator(config or sim_config()) as sim:
             config_path = tmp_path / "config.toml"
             config_path.write_text(
-                daemon_toml(broker, sim, state_dir, command_max_age, link, extra_config)
+                daemon_toml(
+                    broker, sim, state_dir, command_max_age, link, extra_config, discovery_mode
+                )
             )
             daemon: DaemonRunner
             if subprocess:
@@ -314,7 +319,8 @@ def stack(broker: Broker, tmp_path: Path) -> StackFactory:
                 try:
                     if link:
                         await s.wait_ready()
-                        await listener.wait_topic(HASS_CONFIG, timeout=5)
+                        if discovery_mode == "device":
+                            await listener.wait_topic(HASS_CONFIG, timeout=5)
                     yield s
                 finally:
                     code = await s.daemon.stop()

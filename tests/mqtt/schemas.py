@@ -27,3 +27,22 @@ def hass_errors(config: Any) -> list[str]:
 def homie_schema_errors(description: Any) -> list[str]:
     validator = _validator("homie5-description.schema.json")
     return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(description)]
+
+
+def hass_component_errors(platform: str, config: Any) -> list[str]:
+    """One per-component discovery payload: the platform's definition of the same strict
+    schema (with its ``platform`` from the topic) plus the device and origin definitions."""
+    validator = _validator("hass-device-discovery.schema.json")
+    if not isinstance(config, dict):
+        return ["not an object"]
+    errors = [f"{key} missing" for key in ("device", "origin") if key not in config]
+    component = {k: v for k, v in config.items() if k not in ("device", "origin")}
+    parts: list[tuple[Any, Any]] = [
+        ({"$ref": f"#/$defs/{platform}"}, {**component, "platform": platform}),
+        (validator.schema["properties"]["device"], config.get("device", {})),
+        (validator.schema["properties"]["origin"], config.get("origin", {})),
+    ]
+    for schema, value in parts:
+        check = validator.evolve(schema={**schema, "$defs": validator.schema["$defs"]})
+        errors += [f"{list(e.absolute_path)}: {e.message}" for e in check.iter_errors(value)]
+    return errors

@@ -25,7 +25,7 @@ from e27bridge.mqtt.coalesce import Coalescer
 from e27bridge.mqtt.commands import CommandRouter
 from e27bridge.mqtt.connection import ConnectionSettings, MqttConnection, Will
 from e27bridge.mqtt.events import EventStream
-from e27bridge.mqtt.hass import ConfigBuilder, HassPanel, Origin
+from e27bridge.mqtt.hass import ConfigBuilder, DiscoveryMode, HassPanel, Origin
 from e27bridge.mqtt.homie import HomiePanel, HomieRoot, VersionClock
 from e27bridge.mqtt.inbound import MAX_INBOUND_BYTES, Guard, Inbound
 from e27bridge.mqtt.overrides import PanelOverrides
@@ -51,6 +51,7 @@ class BridgeSettings:
     overrides: Mapping[str, PanelOverrides] = field(default_factory=dict)  # by panel id
     ha_birth_topic: str = "homeassistant/status"
     ha_republish_delay: float = 5.0
+    discovery_mode: DiscoveryMode = "device"
     coalesce: float = 0.0  # seconds
     max_pending: int = 64  # commands of ours per panel queue
     summary: Mapping[str, Any] = field(default_factory=dict)  # for bridge/info, no secrets
@@ -77,6 +78,7 @@ class MqttBridge:
                 self._t.set_filter,
                 self._t.bridge_request_filter,
                 self._t.hass_config_filter,
+                *(self._t.hass_component_filter(pid) for pid in sorted(panels)),
                 *sorted(self._birth_topics),
                 *self._retained_homie_filters(sorted(panels)),
             ],
@@ -99,6 +101,7 @@ class MqttBridge:
                 self.conn,
                 pid,
                 ConfigBuilder(self._t, pid, self._overrides[pid], origin),
+                settings.discovery_mode,
             )
             for pid in panels
         }
@@ -223,11 +226,13 @@ class MqttBridge:
         return message.retain and self._learn_homie(message.topic, message.payload)
 
     async def _retained_hass(self, message: Inbound) -> bool:
-        panel_id = self._t.parse_hass_config(message.topic)
+        """Our discovery configs of either form, retained from an earlier run."""
+        component = self._t.parse_hass_component(message.topic)
+        panel_id = self._t.parse_hass_config(message.topic) or (component and component[1])
         if panel_id not in self._hass or not message.retain:
             return False
         async with self._hass_lock:
-            await self._hass[panel_id].learn_retained(message.payload)
+            await self._hass[panel_id].learn_retained(message.topic, message.payload)
         return True
 
     def _retained_homie_filters(self, panel_ids: list[str]) -> list[str]:

@@ -1,8 +1,12 @@
-"""Home Assistant device-based discovery: one retained config per panel.
+"""Home Assistant discovery: one retained device config per panel, or one config per entity.
 
-Entities point at the Homie topics (one source of truth). Components that were published
-before (by this process or found retained on the broker) and no longer exist are sent as
-``{"platform": ...}`` so Home Assistant removes them instead of leaving ghosts.
+Entities point at the Homie topics (one source of truth). ``bridge.discovery_mode`` picks
+the form: ``device`` (``<prefix>/device/<panel>/config``), ``component``
+(``<prefix>/<platform>/<panel>/<component>/config``, for tools that read only that form) or
+``off``. Both forms give each entity the same unique id and HA discovery id, and the same
+config. Components published before (by this process or found retained on the broker) and
+gone now are removed (a ``{"platform": ...}`` stub, or an emptied topic), and the other
+form's retained configs are moved over (``migrate_discovery``) and cleared (ADR-0107).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 
@@ -37,6 +41,10 @@ SUPPORT_URL = "https://github.com/e27bridge/e27bridge/issues"
 EVENT_TYPES = ("armed", "disarmed", "alarm", "alarm_cleared", "bypass", "trouble", "log", "other")
 
 AVAILABLE_TEMPLATE = "{{ 'ready' if value == 'ready' else 'offline' }}"
+
+DiscoveryMode = Literal["device", "component", "off"]
+# Options HA copies from a device config into each component that does not set its own.
+SHARED_OPTIONS = ("availability", "availability_mode")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +87,12 @@ class ConfigBuilder:
         self.version = 0  # counts changes of the components (renderers compare it)
 
     def build(
-        self, snapshot: PanelSnapshot, removed: Mapping[str, str] | None = None
+        self,
+        snapshot: PanelSnapshot,
+        removed: Mapping[str, str] | None = None,
+        components: Components | None = None,  # when the caller has them already
     ) -> dict[str, Any]:
-        components = self.components(snapshot)
+        components = dict(self.components(snapshot) if components is None else components)
         for cid, platform in sorted((removed or {}).items()):
             if cid not in components:
                 components[cid] = {"platform": platform}
@@ -155,6 +166,23 @@ class ConfigBuilder:
                 cached = (entity, part)
             parts[number] = cached
         return parts, changed
+
+    def per_component(self, config: Mapping[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Component id -> (platform, config) as HA expands a device config: shared options,
+        ``device`` and ``origin`` in each; removal stubs left out."""
+        out: dict[str, tuple[str, dict[str, Any]]] = {}
+        for cid, component in config["components"].items():
+            if set(component) == {"platform"}:
+                continue
+            flat = {k: v for k, v in component.items() if k != "platform"}
+            for key in SHARED_OPTIONS:
+                if key in config:
+                    flat.setdefault(key, config[key])
+            out[cid] = (
+                component["platform"],
+                {**flat, "device": config["device"], "origin": config["origin"]},
+            )
+        return out
 
     # -- helpers ---------------------------------------------------------------------------
     def _device(self, snapshot: PanelSnapshot) -> dict[str, Any]:
@@ -247,17 +275,30 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
-class HassPanel:
-    """Publishes one panel's discovery config when its inventory is known and changes."""
+MIGRATE = _dumps({"migrate_discovery": True})
 
-    def __init__(self, topics: Topics, sink: Sink, panel_id: str, builder: ConfigBuilder) -> None:
+
+class HassPanel:
+    """Publishes one panel's discovery configs when its inventory is known and changes."""
+
+    def __init__(
+        self,
+        topics: Topics,
+        sink: Sink,
+        panel_id: str,
+        builder: ConfigBuilder,
+        mode: DiscoveryMode = "device",
+    ) -> None:
         self._t = topics
         self._sink = sink
         self.panel_id = panel_id
         self._builder = builder
-        self._known: dict[str, str] = {}  # component id -> platform, ever published live
+        self.mode = mode
+        self._known: dict[str, str] = {}  # component id -> platform, ever live in device form
+        self._retained: set[str] = set()  # our config topics the broker holds (either form)
+        self._last: dict[str, str] = {}  # topic -> payload we last published there
         self._snapshot: PanelSnapshot | None = None  # last snapshot with a known inventory
-        self._last: str | None = None
+        self._live: frozenset[str] = frozenset()  # component ids of the last config
         self._built_from: object = None  # (components version, device info) last rendered
 
     @property
@@ -274,49 +315,97 @@ class HassPanel:
     async def republish(self) -> None:
         await self._publish(force=True)
 
-    async def learn_retained(self, payload: bytes) -> None:
-        """A retained config (ours, from an earlier run): remember its live components."""
+    async def learn_retained(self, topic: str, payload: bytes) -> None:
+        """A retained config of ours (either form; from an earlier run, or our own echo):
+        remembered, so what is gone now, or in the other form, is removed."""
         try:
-            config = load_json(payload) if payload else {}
+            config = load_json(payload) if payload else None
         except ValueError:
-            config = None
-        components = config.get("components", {}) if isinstance(config, dict) else None
-        if not isinstance(components, dict):  # anyone may publish there: ignored, not trusted
-            log.warning("hass_retained_config_unreadable", panel=self.panel_id)
-            return
-        learned = False
-        for cid, component in components.items():
-            platform = component.get("platform") if isinstance(component, dict) else None
-            if isinstance(platform, str) and len(component) > 1:
-                learned = learned or cid not in self._known
-                self._known.setdefault(cid, platform)
-        if learned:
-            self._built_from = None  # the removed components changed: render again
+            config = False
+        if config is None or config == {"migrate_discovery": True}:
+            return  # a cleared topic, or our own move in progress
+        learned = self._learn(topic, config) if isinstance(config, dict) else None
+        if learned is None:  # anyone may publish there: ignored, not trusted
+            log.warning("hass_retained_config_unreadable", panel=self.panel_id, topic=topic)
+        elif learned:
+            self._built_from = None  # what to remove or move changed: render again
             await self._publish(force=False)
 
+    def _learn(self, topic: str, config: dict[str, Any]) -> bool | None:
+        """Whether ``config`` told us something new; None when it is not one of ours."""
+        new = topic not in self._retained
+        if topic == self.topic:
+            components = config.get("components")
+            if not isinstance(components, dict):
+                return None
+            for cid, component in components.items():
+                platform = component.get("platform") if isinstance(component, dict) else None
+                if isinstance(platform, str) and len(component) > 1:
+                    new = new or cid not in self._known
+                    self._known.setdefault(cid, platform)
+        elif not str(config.get("unique_id", "")).startswith("e27_"):
+            return None
+        self._retained.add(topic)
+        return new
+
     async def _publish(self, force: bool) -> None:
-        if self._snapshot is None:
+        wanted = {} if self.mode == "off" else self._render(force)
+        if wanted is None:
             return
+        stale = sorted(self._retained - set(wanted))
+        # HA moves an entity between forms when its old topic says migrate_discovery first;
+        # emptying the old topic afterwards then removes nothing (ADR-0107).
+        moving = [t for t in stale if self.mode != "off" and self._moves(t)]
+        for topic in moving:
+            await self._sink.publish(topic, MIGRATE)
+        published = 0
+        for topic, payload in wanted.items():
+            if force or moving or self._last.get(topic) != payload:
+                await self._sink.publish(topic, payload)
+                published += 1
+            self._last[topic] = payload
+        for topic in stale:
+            await self._sink.publish(topic, "")
+            self._last.pop(topic, None)
+        self._retained = set(wanted)
+        if published or stale:
+            log.info(
+                "hass_discovery_published",
+                panel=self.panel_id,
+                mode=self.mode,
+                configs=published,
+                removed=stale,
+            )
+
+    def _render(self, force: bool) -> dict[str, str] | None:
+        """The configs to have, or None when there is nothing to do."""
+        if self._snapshot is None:
+            return None
         # A state change (most snapshots) changes no component: nothing to render.
         self._builder.refresh(self._snapshot)
         built_from = (self._builder.version, self._snapshot.info)
-        if not force and self._last is not None and built_from == self._built_from:
-            return
+        if not force and built_from == self._built_from:
+            return None
         self._built_from = built_from
-        live = self._builder.components(self._snapshot)
+        return self._wanted(self._snapshot)
+
+    def _wanted(self, snapshot: PanelSnapshot) -> dict[str, str]:
+        """Topic -> payload of every config this panel has in the configured form."""
+        live = self._builder.components(snapshot)
+        self._live = frozenset(live)
         removed = {cid: p for cid, p in self._known.items() if cid not in live}
-        config = self._builder.build(self._snapshot, removed)
-        payload = _dumps(config)
-        if payload == self._last and not force:
-            return
-        await self._sink.publish(self.topic, payload)
-        self._last = payload
-        for cid, component in live.items():
-            self._known[cid] = component["platform"]
-        log.info(
-            "hass_discovery_published",
-            panel=self.panel_id,
-            topic=self.topic,
-            components=len(live),
-            removed=sorted(removed),
-        )
+        self._known.update((cid, component["platform"]) for cid, component in live.items())
+        if self.mode == "device":
+            return {self.topic: _dumps(self._builder.build(snapshot, removed, live))}
+        config = self._builder.build(snapshot, components=live)
+        return {
+            self._t.hass_component(platform, self.panel_id, cid): _dumps(flat)
+            for cid, (platform, flat) in self._builder.per_component(config).items()
+        }
+
+    def _moves(self, topic: str) -> bool:
+        """Does the stale ``topic`` hold an entity that lives on in the other form?"""
+        if topic == self.topic:
+            return True  # the device config: its live components are now per component
+        parsed = self._t.parse_hass_component(topic)
+        return parsed is not None and parsed[2] in self._live

@@ -129,6 +129,26 @@ class Topics:
     def hass_config_filter(self) -> str:
         return f"{self.discovery_prefix}/device/+/config"
 
+    def hass_component(self, platform: str, panel_id: str, component_id: str) -> str:
+        """Per-component discovery: the panel id is HA's node id, so the discovery id
+        (``"<panel> <component>"``) is the one device-based discovery gives the component."""
+        return f"{self.discovery_prefix}/{platform}/{panel_id}/{component_id}/config"
+
+    def hass_component_filter(self, panel_id: str) -> str:
+        return f"{self.discovery_prefix}/+/{panel_id}/+/config"
+
+    def parse_hass_component(self, topic: str) -> tuple[str, str, str] | None:
+        """(platform, panel id, component id) of a per-component discovery topic."""
+        parts = topic.split("/")
+        prefix = self.discovery_prefix.split("/")
+        n = len(prefix)
+        if len(parts) != n + 4 or parts[:n] != prefix or parts[n + 3] != "config":
+            return None
+        platform, panel_id, component_id = parts[n : n + 3]
+        if platform == "device" or not all((platform, panel_id, component_id)):
+            return None
+        return platform, panel_id, component_id
+
     def parse_hass_config(self, topic: str) -> str | None:
         parts = topic.split("/")
         prefix = self.discovery_prefix.split("/")

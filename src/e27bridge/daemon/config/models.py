@@ -187,6 +187,9 @@ class BridgeConfig(_Model):
     state_dir: Path = Path("/var/lib/e27bridge")
     ha_birth_topic: TopicPrefix = "homeassistant/status"
     ha_republish_delay: Annotated[float, Field(ge=0, le=300)] = 5.0
+    # Home Assistant discovery: one config per panel, one per entity (older HA, openHAB
+    # before 5.2, Domoticz, ioBroker), or none; the other forms' configs are removed.
+    discovery_mode: Literal["device", "component", "off"] = "device"
     coalesce_ms: Annotated[int, Field(ge=0, le=250)] = 0
 
 
