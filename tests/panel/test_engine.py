@@ -205,6 +205,20 @@ async def test_link_revoked_gives_link_required(simulator) -> None:  # type: ign
         assert result.outcome is Outcome.UNAVAILABLE
 
 
+async def test_keys_stored_later_are_taken_only_while_link_required(simulator) -> None:  # type: ignore[no-untyped-def]
+    async with simulator() as sim:
+        linked = await link_to(sim)  # as `e27bridge link` does beside the running daemon
+        owner = PanelOwner(linked.settings, IDENTITY, None)
+        await owner.start()
+        try:
+            await owner.wait_state(ConnectionState.LINK_REQUIRED, 5)
+            assert owner.take_link_keys(linked.keys)
+            await owner.wait_ready(10)
+            assert not owner.take_link_keys(linked.keys)  # not waiting for keys: ignored
+        finally:
+            await owner.stop()
+
+
 async def test_two_panels_one_dead(simulator) -> None:  # type: ignore[no-untyped-def]
     async with simulator() as sim:
         bus = EventBus()
