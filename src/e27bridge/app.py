@@ -69,7 +69,8 @@ def connection_settings(config: Config) -> ConnectionSettings:
     )
 
 
-def overrides_from_config(panel: PanelConfig) -> PanelOverrides:
+def overrides_from_config(panel: PanelConfig, *, read_only: bool = False) -> PanelOverrides:
+    """``read_only``: the bridge-wide switch (``bridge.read_only``)."""
     names: dict[tuple[EntityKind, int], str] = {}
     classes: dict[tuple[EntityKind, int], str] = {}
     excluded: set[tuple[EntityKind, int]] = set()
@@ -91,6 +92,8 @@ def overrides_from_config(panel: PanelConfig) -> PanelOverrides:
         device_classes=classes,
         excluded=frozenset(excluded),
         bypass_code=parse_pin(code.get_secret_value()) if code is not None else None,
+        read_only=read_only or panel.read_only,
+        commands=tuple(panel.commands) if panel.commands is not None else None,
     )
 
 
@@ -100,7 +103,7 @@ def bridge_settings(config: Config, connection: ConnectionSettings | None = None
     return BridgeSettings(
         topics=topics_from_config(config),
         connection=connection or connection_settings(config),
-        overrides={p.id: overrides_from_config(p) for p in config.panels},
+        overrides={p.id: overrides_from_config(p, read_only=b.read_only) for p in config.panels},
         ha_birth_topic=b.ha_birth_topic,
         ha_republish_delay=b.ha_republish_delay,
         discovery_mode=b.discovery_mode,

@@ -83,6 +83,7 @@ def daemon_toml(
     link: bool = True,
     extra: str = "",
     discovery_mode: str = "device",
+    panel_extra: str = "",
 ) -> str:
     credentials = f'access_code = "{ACCESS_CODE}"\npassphrase = "{PASSPHRASE}"' if link else ""
     return (
@@ -115,6 +116,7 @@ host = "127.0.0.1"
 port = {sim.port}
 discovery_port = {sim.discovery_port}
 {credentials}
+{panel_extra}
 """
     )
 
@@ -298,6 +300,7 @@ def stack(broker: Broker, tmp_path: Path) -> StackFactory:
         link: bool = True,
         extra_config: str = "",
         discovery_mode: str = "device",
+        panel_config: str = "",  # lines added to the panel's [[panels]] table
     ) -> AsyncIterator[Stack]:
         state_dir = tmp_path / "state"
         state_dir.mkdir(exist_ok=True)
@@ -305,7 +308,14 @@ def stack(broker: Broker, tmp_path: Path) -> StackFactory:
             config_path = tmp_path / "config.toml"
             config_path.write_text(
                 daemon_toml(
-                    broker, sim, state_dir, command_max_age, link, extra_config, discovery_mode
+                    broker,
+                    sim,
+                    state_dir,
+                    command_max_age,
+                    link,
+                    extra_config,
+                    discovery_mode,
+                    panel_config,
                 )
             )
             daemon: DaemonRunner

@@ -93,7 +93,10 @@ class MqttBridge:
         self._sink = Coalescer(self.conn, settings.coalesce)
         clock = VersionClock()
         self._root = HomieRoot(self._t, self.conn, sorted(panels), clock)
-        self._homie = {pid: HomiePanel(self._t, self._sink, pid, clock) for pid in panels}
+        self._homie = {
+            pid: HomiePanel(self._t, self._sink, pid, clock, self._overrides[pid].writable)
+            for pid in panels
+        }
         origin = Origin()
         self._hass = {
             pid: HassPanel(

@@ -151,6 +151,12 @@ class CommandRouter:
         panel_id = incoming.panel_id
         handle = self._panels[panel_id]
         nodes = self._panel_nodes(panel_id)
+        overrides = self._overrides.get(panel_id, PanelOverrides())
+        refusal = overrides.refusal(incoming.node)
+        if refusal is not None:  # never reaches the panel (nor the queue)
+            refused = CommandResult(Outcome.REJECTED, reason=refusal)
+            self._finish(incoming, refused, _transaction_of(incoming.payload))
+            return True
         try:
             if incoming.too_large:
                 raise InvalidCommand("payload_too_large")
@@ -160,7 +166,7 @@ class CommandRouter:
                 incoming.prop,
                 incoming.payload,
                 handle.snapshot.capabilities.arm_modes,
-                bypass_code=self._overrides.get(panel_id, PanelOverrides()).bypass_code,
+                bypass_code=overrides.bypass_code,
             )
         except InvalidCommand as exc:
             invalid = CommandResult(Outcome.INVALID, reason=exc.reason)

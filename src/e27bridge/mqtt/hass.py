@@ -20,6 +20,7 @@ from typing import Any, Literal
 import structlog
 
 from e27bridge import __version__
+from e27bridge.mqtt.hass_readonly import read_only_components
 from e27bridge.mqtt.inbound import load_json
 from e27bridge.mqtt.kinds import MQTT_KINDS
 from e27bridge.mqtt.kinds.base import QOS, Components, HassDevice, HassEntity, entity_name
@@ -27,7 +28,7 @@ from e27bridge.mqtt.kinds.zone import zone_device_class
 from e27bridge.mqtt.nodes import advertised
 from e27bridge.mqtt.overrides import PanelOverrides
 from e27bridge.mqtt.sink import Sink
-from e27bridge.mqtt.topics import SYSTEM_NODE, Topics, mac12
+from e27bridge.mqtt.topics import SYSTEM_NODE, Topics, mac12, node_id
 from e27bridge.panel.state import ArmMode, ConnectionState, EntityKind, PanelSnapshot
 
 __all__ = ["ConfigBuilder", "HassPanel", "Origin", "entity_name", "zone_device_class"]
@@ -162,6 +163,8 @@ class ConfigBuilder:
             cached = previous.get(number)
             if cached is None or cached[0] is not entity:
                 part = build(HassEntity(device, kind, number), entity)
+                if not self._overrides.writable(node_id(kind, number)):
+                    part = read_only_components(part)
                 changed = changed or cached is None or cached[1] != part
                 cached = (entity, part)
             parts[number] = cached

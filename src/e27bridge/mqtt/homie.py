@@ -17,7 +17,7 @@ import structlog
 from e27bridge.mqtt.kinds import MQTT_KINDS
 from e27bridge.mqtt.nodes import Node, entity_node, format_value, panel_nodes, system_node
 from e27bridge.mqtt.sink import Sink
-from e27bridge.mqtt.topics import SYSTEM_NODE, Topics, homie_id
+from e27bridge.mqtt.topics import SYSTEM_NODE, Topics, homie_id, node_id
 from e27bridge.panel.state import ArmMode, ConnectionState, EntityKind, PanelSnapshot
 
 log = structlog.get_logger(__name__)
@@ -91,7 +91,8 @@ class NodeTree:
     name, the capabilities) changed.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, writable: Callable[[str], bool] = lambda node: True) -> None:
+        self._writable = writable  # False: the node's commands are always refused
         self.nodes: dict[str, Node] = {}
         self._kinds: dict[EntityKind, tuple[Mapping[int, Any], dict[int, Node]]] = {}
         self._described: dict[str, dict[str, Any]] = {}
@@ -145,7 +146,8 @@ class NodeTree:
             entity = entities[number]
             node = previous.get(number)
             if node is None or node.source is not entity:
-                node = entity_node(kind, entity, snapshot.capabilities)
+                nid = node_id(kind, number)
+                node = entity_node(kind, entity, snapshot.capabilities, self._writable(nid))
                 changed.append(node)
                 structure = self._refresh_described(node) or structure
             nodes[number] = node
@@ -211,8 +213,10 @@ class HomiePanel:
         sink: Sink,
         panel_id: str,
         clock: VersionClock,
+        writable: Callable[[str], bool] = lambda node: True,
     ) -> None:
         self._t = topics
+        self._writable = writable
         self._sink = sink
         self.panel_id = panel_id
         self._clock = clock
@@ -223,7 +227,7 @@ class HomiePanel:
         self._target_used: set[tuple[str, str]] = set()
         self._pending_target: dict[tuple[str, str], bytes] = {}
         self._found: set[str] = set()  # retained topics seen on the broker, not yet judged
-        self._tree = NodeTree()
+        self._tree = NodeTree(self._writable)
 
     # -- lifecycle -------------------------------------------------------------------------
     async def publish_all(self, snapshot: PanelSnapshot) -> None:
@@ -232,7 +236,7 @@ class HomiePanel:
         self._structure = None
         self._state = None
         self._alerts.clear()
-        self._tree = NodeTree()
+        self._tree = NodeTree(self._writable)
         await self.sync(snapshot)
 
     async def sync(self, snapshot: PanelSnapshot) -> None:

@@ -87,11 +87,19 @@ def advertised(snapshot: PanelSnapshot, arm_modes: tuple[ArmMode, ...] | None) -
     return caps if arm_modes is None else replace(caps, arm_modes=arm_modes)
 
 
-def entity_node(kind: EntityKind, entity: Any, capabilities: Capabilities) -> Node:
-    """The node of one entity (a change to one entity rebuilds only its node)."""
+def entity_node(
+    kind: EntityKind, entity: Any, capabilities: Capabilities, writable: bool = True
+) -> Node:
+    """The node of one entity (a change to one entity rebuilds only its node).
+
+    A node whose commands are always refused (read-only panel, allow-list) advertises no
+    settable property and no command property: Homie controllers offer nothing to press.
+    """
     spec = MQTT_KINDS[kind]
     nid = node_id(kind, entity.id)
     props = spec.properties(entity, capabilities)
+    if not writable:
+        props = tuple(replace(p, settable=False, setter=None) for p in props if p.retained)
     return Node(
         nid, entity.name or nid, f"e27-{kind.value}", kind, entity.id, entity, props, spec.urgent
     )

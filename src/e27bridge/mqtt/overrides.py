@@ -1,13 +1,17 @@
-"""Per-entity user overrides (name, HA device class, exclusion) applied to a snapshot view.
+"""Per-entity user overrides (name, HA device class, exclusion) applied to a snapshot view,
+and which nodes take commands (read-only panels, allow-lists).
 
 Publishers read the overridden snapshot, so an excluded entity disappears everywhere at once
-(Homie node, HA component, command routing) and a renamed one is renamed everywhere.
+(Homie node, HA component, command routing) and a renamed one is renamed everywhere; the
+command router, Homie and HA ask the same :meth:`PanelOverrides.refusal`, so a control that
+would always be refused is never advertised.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
 from types import MappingProxyType
 from typing import Any
 
@@ -28,11 +32,25 @@ class PanelOverrides:
     device_classes: Mapping[EntityKey, str] = field(default_factory=_no_names)
     excluded: frozenset[EntityKey] = frozenset()
     bypass_code: int | None = field(default=None, repr=False)  # for the HA bypass switch
+    read_only: bool = False  # no command reaches the panel
+    commands: tuple[str, ...] | None = None  # node id patterns taking commands (None: all)
     # kind -> (the panel's mapping, its view): a kind whose mapping is the same object as
     # last time (nothing of that kind changed) is not walked again.
     _views: dict[EntityKind, tuple[Mapping[int, Any], Mapping[int, Any]]] = field(
         default_factory=dict, compare=False, repr=False
     )
+
+    def refusal(self, node: str) -> str | None:
+        """Why every command for ``node`` is refused (``read_only``, ``not_allowed``), or
+        None when its commands may reach the panel."""
+        if self.read_only:
+            return "read_only"
+        if self.commands is not None and not any(fnmatchcase(node, p) for p in self.commands):
+            return "not_allowed"
+        return None
+
+    def writable(self, node: str) -> bool:
+        return self.refusal(node) is None
 
     def device_class(self, kind: EntityKind, number: int) -> str | None:
         return self.device_classes.get((kind, number))

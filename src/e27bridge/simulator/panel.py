@@ -92,6 +92,9 @@ class SimulatedPanel:
         for domain in (self.system, self.security, self.log, *self._persistent.values()):
             self._handlers.update(domain.handlers())
         self._counts: Counter[str] = Counter()
+        # (domain, command, entity id or None) -> requests: which entity a client read or
+        # wrote, so tests can count e.g. one zone's reads or that nothing was written.
+        self.request_counts: Counter[tuple[str, str | None, int | None]] = Counter()
         self._activity = ActivityGenerator(
             config.activity, self._activity_zones(), random.Random(setup.getrandbits(64)), now
         )
@@ -112,6 +115,9 @@ class SimulatedPanel:
         """Reply message for one request (seq placed per §8.2); state changes queue broadcasts."""
         domain, seq = request.domain, request.seq
         self._counts[domain] += 1
+        entity = request.params.get(f"{domain}_id")
+        key = entity if isinstance(entity, int) and not isinstance(entity, bool) else None
+        self.request_counts[domain, request.command, key] += 1
         if (
             self.config.behaviour.check_session_id
             and request.session_id is not None

@@ -191,6 +191,7 @@ class BridgeConfig(_Model):
     # before 5.2, Domoticz, ioBroker), or none; the other forms' configs are removed.
     discovery_mode: Literal["device", "component", "off"] = "device"
     coalesce_ms: Annotated[int, Field(ge=0, le=250)] = 0
+    read_only: bool = False  # every panel publishes only and refuses every command
 
 
 class LoggingConfig(_Model):
@@ -227,6 +228,8 @@ def _entity_id(value: object) -> object:
 
 
 EntityId = Annotated[str, BeforeValidator(_entity_id)]
+# A node id or an fnmatch pattern of them (``output-*``, ``zone-1?``) in an allow-list.
+NodePattern = Annotated[str, StringConstraints(pattern=r"^[a-z0-9*?\[\]!-]{1,32}$")]
 
 
 class PanelConfig(_Model):
@@ -244,6 +247,8 @@ class PanelConfig(_Model):
     bypass_code: SecretStr | None = None
     bypass_code_file: Path | None = None
     entities: dict[EntityId, EntityOverride] = Field(default_factory=dict)
+    read_only: bool = False  # publish only: every command is refused (reason read_only)
+    commands: list[NodePattern] | None = None  # only these nodes take commands (not_allowed)
 
     @model_validator(mode="before")
     @classmethod
