@@ -22,8 +22,10 @@ async def test_alarm_troubles_and_event_stream(stack: StackFactory) -> None:
         mark, result = await s.command(f"{H}/area-1/command/set", body)
         assert result["status"] == "ok"
         await s.value(f"{H}/area-1/state", b"armed_away", mark)
-        armed = await s.listener.wait_topic(EVENT, start=mark)
-        assert armed.json()["event_type"] == "armed" and not armed.retain
+        armed = await s.listener.wait_for(
+            lambda m: m.topic == EVENT and m.json()["event_type"] == "armed", start=mark
+        )
+        assert not armed.retain
 
         mark = s.listener.mark()
         s.sim.set_zone(1, "open")  # an entry door: entry delay, then the alarm

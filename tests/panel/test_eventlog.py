@@ -14,8 +14,14 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from e27bridge.panel.eventlog import MAX_ENTRIES_PER_READ, EventLogFollower
+from e27bridge.panel import eventlog
+from e27bridge.panel.eventlog import MAX_ENTRIES_PER_READ, EventLogFollower, announces_entry
+from e27bridge.panel.events import EntityChanged, PanelEvent
+from e27bridge.panel.kinds.area import Area, ArmMode
+from e27bridge.panel.kinds.lock import Lock
+from e27bridge.panel.kinds.zone import Zone
 from e27bridge.panel.queue import Outcome, Priority, QueueResult
+from e27bridge.panel.state import EntityKind, changed_fields
 from e27bridge.protocol.messages import Inbound, PanelRequest, route_message
 from e27bridge.protocol.models import LogEntry
 from e27bridge.protocol.requests import RequestSpec
@@ -177,3 +183,43 @@ async def test_refused_and_malformed_replies_are_survived(queue: PanelQueue) -> 
     follower.poke()
     await idle()
     assert [e.log_id for e in emitted] == [2]  # entry 1 went with the malformed listing
+
+
+async def test_a_read_that_found_nothing_looks_once_more(
+    queue: PanelQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A panel may write the entry just after the status broadcast that poked the read."""
+    monkeypatch.setattr(eventlog, "RECHECK", 0.05)
+    follower, emitted = follower_for(queue)
+    follower.start_at(queue.newest())
+    follower.poke()  # the entry is not there yet
+    await wait_until(lambda: queue.routes == ["log.get_index"], "the first look")
+    queue.happen()  # ...and now it is
+    await wait_until(lambda: len(emitted) == 1, "the second look to find the entry")
+    await idle()
+    follower.poke()
+    await wait_until(lambda: len(queue.routes) == 5, "a look and a second look")
+    await asyncio.sleep(0.2)  # an absence takes time to see: four RECHECKs
+    assert queue.routes[1:] == ["log.get_index", "log.get_list"] + ["log.get_index"] * 2
+    follower.stop()
+
+
+def test_the_changes_a_panel_logs_start_a_read() -> None:
+    area = Area(1, "Area 1", arm_state=ArmMode.DISARMED)
+    arming = dataclasses.replace(area, arm_cmd_state=ArmMode.ARMED_AWAY, ee_timer=60)
+    ticking = dataclasses.replace(arming, ee_timer=59)
+    zone = Zone(5, "Zone 5", violated=False, bypassed=False)
+
+    def changed(kind: EntityKind, old: Any, new: Any) -> EntityChanged:
+        return EntityChanged("p", kind, old.id, old, new, changed_fields(old, new))
+
+    assert announces_entry(changed(EntityKind.AREA, area, arming))  # the exit delay began
+    assert not announces_entry(changed(EntityKind.AREA, arming, ticking))
+    assert announces_entry(changed(EntityKind.ZONE, zone, dataclasses.replace(zone, bypassed=True)))
+    assert not announces_entry(
+        changed(EntityKind.ZONE, zone, dataclasses.replace(zone, violated=True))
+    )
+    lock = Lock(1, "Lock 1", locked=False)
+    assert announces_entry(changed(EntityKind.LOCK, lock, dataclasses.replace(lock, locked=True)))
+    assert not announces_entry(EntityChanged("p", EntityKind.LOCK, 1, None, lock, ("locked",)))
+    assert announces_entry(PanelEvent("p", "trouble", {}))

@@ -150,6 +150,15 @@ async def test_control_channel_commands(sim: Simulator) -> None:
     bad = await ctl("set_faults", faults={"drop_reply_probability": 3})
     assert bad["ok"] is False and "between 0 and 1" in bad["error"]
     assert (await ctl("clear_faults"))["faults"]["response_delay"] == 0.0
+    pin = sim.panel.user1_pin()
+    assert (await ctl("keypad", action="arm_away", area_id=1, pin=pin))["error_code"] == 0
+    assert (await client.next_message())["seq"] == 0  # the exit delay is broadcast
+    assert sim.panel.log.entries[-1].text == "Area 1 armed away by user 1"
+    assert (await ctl("keypad", action="disarm", area_id=1, pin=pin + 1))["error_code"] == 11004
+    assert (await ctl("keypad", action="disarm", area_id=1, pin=pin))["error_code"] == 0
+    assert (await ctl("keypad", action="dance", area_id=1, pin=pin))["ok"] is False
+    no_zone = await ctl("keypad", action="bypass", area_id=1, pin=pin)
+    assert no_zone["error"] == "missing 'zone_id'"
     assert (await ctl("set_zone", zone_id=CONFIG.inventory.zones[0].id, state="open"))["ok"]
     assert (await client.next_message())["seq"] == 0
     assert (await ctl("trigger_alarm", area_id=1))["ok"]

@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 
 from e27bridge.panel.bus import EventBus
-from e27bridge.panel.eventlog import TRIGGERS
+from e27bridge.panel.eventlog import announces_entry
 from e27bridge.panel.events import ConnectionChanged, PanelEvent, SnapshotReplaced
 from e27bridge.panel.kinds import KINDS
 from e27bridge.panel.reducer import Reduction, apply_message
@@ -25,6 +25,7 @@ from e27bridge.protocol.messages import Inbound, MessageKind
 from e27bridge.protocol.models import LogEntry
 
 log = structlog.get_logger("e27bridge.panel")
+_ANNOUNCE = ("log", "get_index")  # a new log entry, if the panel says so (ADR-0206)
 
 
 class StateKeeper:
@@ -33,7 +34,7 @@ class StateKeeper:
     ) -> None:
         self.snapshot = snapshot
         self._bus = bus
-        self._on_happened = on_happened  # arming, alarm, bypass, trouble: read the event log
+        self._on_happened = on_happened  # a change the panel logs: read the event log
 
     @property
     def panel_id(self) -> str:
@@ -48,6 +49,9 @@ class StateKeeper:
 
     def fold(self, message: Inbound) -> bool:
         """Fold one message of a ready session; True when the zones should be re-read."""
+        if message.kind is MessageKind.BROADCAST and (message.domain, message.command) == _ANNOUNCE:
+            self._on_happened()  # the panel announces a new entry (ADR-0206)
+            return False
         reduction = Reduction(self.snapshot)
         try:
             apply_message(reduction, message)
@@ -83,7 +87,7 @@ class StateKeeper:
         self.snapshot = reduction.snapshot
         for event in reduction.events:
             self._bus.publish(event)
-        if any(isinstance(e, PanelEvent) and e.type in TRIGGERS for e in reduction.events):
+        if any(announces_entry(e) for e in reduction.events):
             self._on_happened()
         self._publish_snapshot()
 
@@ -119,7 +123,10 @@ class StateKeeper:
         self._bus.publish(PanelEvent(self.panel_id, type_, data))
 
     def log_entry(self, entry: LogEntry) -> None:
-        self.event("log", {"id": entry.log_id, "time": entry.time, "text": entry.text})
+        data: dict[str, Any] = {"id": entry.log_id, "time": entry.time, "text": entry.text}
+        if entry.user is not None:
+            data["user"] = entry.user
+        self.event("log", data)
 
     def _publish_snapshot(self) -> None:
         self._bus.publish(SnapshotReplaced(self.panel_id, self.snapshot))

@@ -8,6 +8,7 @@ send it, so broadcasts apply as partial updates.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -402,6 +403,16 @@ class LogEntry:
     log_id: int
     time: int | None
     text: str
+
+    @property
+    def user(self) -> int | None:
+        """The user the entry names ("... by user 3"), when its text says so; the text's
+        form is what the reference shows, not a documented format."""
+        match = _BY_USER.search(self.text)
+        return int(match[1]) if match else None
+
+
+_BY_USER = re.compile(r"\bby user (\d{1,5})\b")
 
 
 def parse_log_list(body: dict[str, Any]) -> tuple[LogEntry, ...]:

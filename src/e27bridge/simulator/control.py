@@ -78,6 +78,7 @@ class ControlledPanel(Protocol):
     def set_zone(self, zone_id: int, state: str) -> None: ...
     def trigger_alarm(self, area_id: int, zone_id: int | None = None) -> None: ...
     def set_trouble(self, name: str, active: bool) -> None: ...
+    def keypad(self, action: str, entity_id: int, pin: int) -> int: ...
     def set_faults(self, **values: Any) -> None: ...
     def clear_faults(self) -> None: ...
     async def restart(self, down_for: float) -> None: ...
@@ -108,6 +109,17 @@ async def _set_zone(sim: ControlledPanel, c: dict[str, Any]) -> dict[str, Any]:
 async def _trigger_alarm(sim: ControlledPanel, c: dict[str, Any]) -> dict[str, Any]:
     sim.trigger_alarm(_arg(c, "area_id", int), _arg(c, "zone_id", int, None))
     return {}
+
+
+async def _keypad(sim: ControlledPanel, c: dict[str, Any]) -> dict[str, Any]:
+    action = _arg(c, "action", str)
+    entity_id = _arg(c, "zone_id" if action in ("bypass", "unbypass") else "area_id", int)
+    pin = _arg(c, "pin", int)
+    try:
+        code = sim.keypad(action, entity_id, pin)
+    except (ValueError, KeyError) as exc:  # an unknown action or id
+        raise ControlError(str(exc).strip("'\"")) from None
+    return {"error_code": code}
 
 
 async def _set_trouble(sim: ControlledPanel, c: dict[str, Any]) -> dict[str, Any]:
@@ -188,6 +200,7 @@ COMMANDS: dict[str, Handler] = {
     "set_zone": _set_zone,
     "trigger_alarm": _trigger_alarm,
     "set_trouble": _set_trouble,
+    "keypad": _keypad,
     "faults": _faults,
     "set_faults": _set_faults,
     "clear_faults": _clear_faults,

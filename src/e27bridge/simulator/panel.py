@@ -22,6 +22,7 @@ from e27bridge.simulator.config import SimulatorConfig
 from e27bridge.simulator.domains.areas import Areas
 from e27bridge.simulator.domains.barriers import Barriers
 from e27bridge.simulator.domains.base import (
+    ENTITY_DOMAINS,
     Call,
     Core,
     Handlers,
@@ -45,6 +46,14 @@ from e27bridge.simulator.profiles import DEFINITION_BEHAVIOUR
 
 __all__ = ["PERMISSIONS", "ZONE_STATES", "SessionAuth", "SimulatedPanel"]
 
+# Keypad action -> the request a keypad's user causes (domain, command, fixed parameters).
+KEYPAD_ACTIONS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "arm_away": ("area", "set_arm_state", {"arm_state": "ARMED_AWAY"}),
+    "arm_stay": ("area", "set_arm_state", {"arm_state": "ARMED_STAY"}),
+    "disarm": ("area", "set_arm_state", {"arm_state": "DISARMED"}),
+    "bypass": ("zone", "set_status", {"BYPASSED": True}),
+    "unbypass": ("zone", "set_status", {"BYPASSED": False}),
+}
 _FIXED_EPOCH = 1_717_243_200.0  # wall-clock origin when the caller gives none (2024-06-01)
 STATE_VERSION = 1
 
@@ -196,6 +205,22 @@ class SimulatedPanel:
     def trigger_alarm(self, area_id: int, zone_id: int | None, now: float) -> None:
         """Put an area in alarm (type from the zone's definition, else BURGLARY)."""
         self.areas.trigger_alarm(area_id, zone_id, now)
+
+    def keypad(self, action: str, entity_id: int, pin: int, now: float) -> int:
+        """A user at a keypad: ``KEYPAD_ACTIONS`` on an area (arm, disarm) or a zone
+        (bypass), with the user's code; the panel's error code, 0 when done."""
+        if action not in KEYPAD_ACTIONS:
+            raise ValueError(f"keypad action must be one of {', '.join(KEYPAD_ACTIONS)}")
+        domain, command, params = KEYPAD_ACTIONS[action]
+        id_key = ENTITY_DOMAINS[domain][0]
+        args = {id_key: entity_id, "pin": pin, **params}
+        request = PanelRequest(0, None, domain, command, args)
+        call = Call(request, SessionAuth(session_id=0), now, args)
+        try:
+            self._handlers[domain, command](call)
+        except Refused as refused:
+            return refused.code
+        return 0
 
     def set_trouble(self, name: str, active: bool, now: float) -> None:
         """System trouble ``name``; ``bus:<id>`` / ``control:<x>`` go elsewhere."""

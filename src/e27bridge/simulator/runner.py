@@ -244,6 +244,11 @@ class Simulator:
         self.panel.trigger_alarm(area_id, zone_id, self.now())
         self.panel_changed()
 
+    def keypad(self, action: str, entity_id: int, pin: int) -> int:
+        code = self.panel.keypad(action, entity_id, pin, self.now())
+        self.panel_changed()
+        return code
+
     def set_trouble(self, name: str, active: bool) -> None:
         self.panel.set_trouble(name, active, self.now())
         self.panel_changed()
