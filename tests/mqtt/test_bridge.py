@@ -71,6 +71,7 @@ async def rig(
     bypass_code: str | None = None,
     port: int | None = None,
     capabilities: Capabilities | None = None,
+    echo_grace: float | None = None,
 ) -> AsyncIterator[Rig]:
     """The bridge over a fake panel; it connects to ``port`` (a relay) or to the broker."""
     bus = EventBus()
@@ -89,6 +90,8 @@ async def rig(
         FakeDirectory([panel], bus),
         bridge_settings(make_config(coalesce_ms, bypass_code), settings),
     )
+    if echo_grace is not None:
+        bridge.echo_grace = echo_grace
     async with Listener(broker.port) as listener:
         task = asyncio.create_task(bridge.run())
         await asyncio.wait_for(bridge.republished.wait(), 5)
@@ -485,3 +488,28 @@ async def test_clean_shutdown_and_lwt(broker: Broker) -> None:
             relay.cut()
             await listener.wait_topic("e27bridge/bridge/state", b'{"state": "offline"}', start=mark)
             await listener.wait_topic("homie/5/e27bridge/$state", b"lost", start=mark)
+
+
+async def test_own_publishes_stop_coming_back_once_ghosts_are_judged(broker: Broker) -> None:
+    """The retained Homie filters serve ghost removal only: after the check they are
+    dropped, so the bridge's own value publishes no longer come back to it."""
+    async with rig(broker, echo_grace=0.2) as r:
+        zones = dict(r.panel.snapshot.zones)
+
+        async def echoed(violated: bool) -> int:
+            """Messages the bridge received for one zone change plus one /set after it."""
+            mark, before = r.listener.mark(), r.bridge.conn.received
+            zones[3] = replace(zones[3], violated=violated)
+            r.panel.update(r.panel.snapshot.with_entities(EntityKind.ZONE, zones))
+            await r.listener.wait_topic(
+                f"{H}/zone-3/open", str(violated).lower().encode(), start=mark
+            )
+            # The broker took our publish before this /set, so an echo would come first.
+            await send(broker.port, f"{H}/output-1/on/set", "true")
+            await response(r, mark)
+            return r.bridge.conn.received - before
+
+        flips = iter([True, False] * 50)
+        async with asyncio.timeout(10):
+            while await echoed(next(flips)) != 1:  # only the /set: no echo any more
+                await asyncio.sleep(0.1)

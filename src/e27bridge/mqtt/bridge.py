@@ -40,6 +40,7 @@ BRIDGE_ONLINE = json.dumps({"state": "online"})
 BRIDGE_OFFLINE = json.dumps({"state": "offline"})
 LEGACY_BIRTH_TOPIC = "hass/status"
 GOODBYE_TIMEOUT = 3.0  # a dead broker must not hold up shutdown
+ECHO_GRACE = 5.0  # s after the first ghost check: retained topics from before are in
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,8 @@ class MqttBridge:
         self._hass_lock = asyncio.Lock()
         self._birth_task: asyncio.Task[None] | None = None
         self._ghost_checks: dict[str, asyncio.Task[None]] = {}
+        self._echo_stops: dict[str, asyncio.Task[None]] = {}  # per connection (ADR-0150)
+        self.echo_grace = ECHO_GRACE
         self._handlers: list[tuple[str, Callable[[Inbound], Awaitable[bool]]]] = [
             ("commands", self._router.handle),
             ("bridge_requests", self._bridge.handle),
@@ -203,6 +206,9 @@ class MqttBridge:
 
     async def _on_connect(self) -> None:
         self.republished.clear()
+        for task in self._echo_stops.values():  # a new connection subscribed again
+            task.cancel()
+        self._echo_stops.clear()
         await self.republish()
 
     async def _state_online(self) -> None:
@@ -266,6 +272,16 @@ class MqttBridge:
         async with self._homie_lock:
             self._ghost_checks.pop(panel_id, None)
             await self._homie[panel_id].clear_ghosts()
+        if panel_id not in self._echo_stops:
+            self._echo_stops[panel_id] = asyncio.create_task(self._stop_echo(panel_id))
+
+    async def _stop_echo(self, panel_id: str) -> None:
+        """Retained topics from before arrive right after subscribing; once the device is
+        ready and they have been judged, every further message on these filters would be
+        our own publishes coming back, so the subscription ends until the next connect."""
+        await asyncio.sleep(self.echo_grace)
+        await self.conn.unsubscribe(*self._retained_homie_filters([panel_id]))
+        log.info("homie_ghost_check_done", panel=panel_id)
 
     def _schedule_birth_republish(self) -> None:
         if self._birth_task is not None and not self._birth_task.done():
@@ -330,7 +346,7 @@ class MqttBridge:
         """Clean shutdown: Homie ``disconnected`` (root and panels), ``bridge/state`` offline."""
         if self._birth_task is not None:
             self._birth_task.cancel()
-        for task in self._ghost_checks.values():
+        for task in [*self._ghost_checks.values(), *self._echo_stops.values()]:
             task.cancel()
         with contextlib.suppress(Exception):
             async with asyncio.timeout(GOODBYE_TIMEOUT):

@@ -164,6 +164,7 @@ class MqttConnection:
         self._in_flight: set[asyncio.Task[None]] = set()
         self.connects = 0
         self.published = 0  # messages the broker took (metrics)
+        self.received = 0  # messages the broker sent us (tests, metrics)
         self.outbox = Outbox()
 
     @property
@@ -232,6 +233,17 @@ class MqttConnection:
         """Wait until every publish handed over so far is acknowledged (or failed)."""
         while self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    async def unsubscribe(self, *topics: str) -> None:
+        """Drop subscriptions on this connection only: the next connect subscribes again."""
+        client = self._client
+        if client is None:
+            return
+        try:
+            for topic in topics:
+                await client.unsubscribe(topic)
+        except aiomqtt.MqttError as exc:
+            log.warning("mqtt_unsubscribe_failed", error=str(exc))
 
     def deliver(self, topic: str, payload: str, properties: Properties | None = None) -> None:
         """A command result: published now, or kept until the broker is back (never waits)."""
@@ -354,6 +366,7 @@ class MqttConnection:
                 if self._on_connect is not None:
                     await self._on_connect()
                 async for message in client.messages:
+                    self.received += 1
                     if self._on_message is not None:
                         await self._on_message(message)
                     await self.outbox.room()  # results first: a flood waits at the broker
