@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from structlog.testing import capture_logs
+
+from e27bridge.panel.state import ConnectionState
 
 from .conftest import Broker
-from .test_bridge import H, response, rig, send
+from .test_bridge import PANEL, H, response, rig, send
 
 BASE = "e27bridge/bridge"
 
@@ -38,3 +41,37 @@ async def test_a_wildcard_response_topic_still_gets_the_one_result(broker: Broke
         await send(broker.port, f"{BASE}/request/health_check", "")
         health = (await r.listener.wait_topic(f"{BASE}/response/health_check", start=mark)).json()
         assert health["data"]["mqtt"]["handler_failures"] == 0
+
+
+async def test_a_feature_failing_on_an_engine_event_is_isolated(broker: Broker) -> None:
+    """The event stream breaks on every event; Homie, HA and the others go on."""
+    async with rig(broker) as r:
+        [events] = [f for f in r.bridge.features if f.name == "events"]
+
+        async def broken(event: object) -> None:
+            raise RuntimeError("a bug in one feature")
+
+        events.on_engine_event = broken  # type: ignore[method-assign]
+        mark = r.listener.mark()
+        with capture_logs() as logs:
+            r.panel.event("armed", area=1)
+            r.panel.set_connection(ConnectionState.DISCONNECTED)
+            await r.listener.wait_topic(f"{H}/$state", b"disconnected", start=mark)
+            await r.listener.wait_for(
+                lambda m: m.topic == f"{BASE}/info" and b"disconnected" in m.payload, start=mark
+            )
+        failed = [e for e in logs if e["event"] == "mqtt_handler_failed"]
+        assert {e["handler"] for e in failed} == {"events"}
+        assert {"event:PanelEvent", "event:ConnectionChanged"} <= {e["topic"] for e in failed}
+        assert not r.listener.on(f"e27bridge/{PANEL}/event")
+        await send(broker.port, f"{H}/output-1/on/set", "true")
+        assert (await response(r, mark))["status"] == "ok"
+
+
+async def test_the_bridge_composes_one_feature_per_job(broker: Broker) -> None:
+    async with rig(broker) as r:
+        names = [f.name for f in r.bridge.features]
+        assert names == ["homie", "hass", "events", "bridge_requests", "commands"]
+        subscribed = set(r.bridge.conn.subscriptions)
+        for feature in r.bridge.features:
+            assert set(feature.subscriptions()) <= subscribed

@@ -7,16 +7,18 @@ echoes ``transaction``. ``bridge/state`` is owned by the bridge's state connecti
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import structlog
 
 from e27bridge import __version__
+from e27bridge.mqtt.feature import Feature
 from e27bridge.mqtt.inbound import Inbound, load_json
 from e27bridge.mqtt.sink import Sink
 from e27bridge.mqtt.topics import Topics
 from e27bridge.panel.api import PanelHandle
+from e27bridge.panel.events import ConnectionChanged, EngineEvent
 from e27bridge.panel.state import ConnectionState
 
 log = structlog.get_logger(__name__)
@@ -32,7 +34,11 @@ class RequestError(Exception):
     pass
 
 
-class BridgeTopics:
+class BridgeTopics(Feature):
+    """``bridge/info`` (retained, kept current) and the request/response API."""
+
+    name = "bridge_requests"
+
     def __init__(
         self,
         topics: Topics,
@@ -73,6 +79,19 @@ class BridgeTopics:
 
     async def publish_info(self) -> None:
         await self._sink.publish(self._t.bridge_info, _dumps(self.info()))
+
+    def subscriptions(self) -> Sequence[str]:
+        return [self._t.bridge_request_filter]
+
+    async def republish(self) -> None:
+        await self.publish_info()
+
+    async def on_engine_event(self, event: EngineEvent) -> None:
+        if isinstance(event, ConnectionChanged):
+            await self.publish_info()
+
+    async def handle_message(self, message: Inbound) -> bool:
+        return await self.handle(message)
 
     async def handle(self, message: Inbound) -> bool:
         action = self._t.parse_bridge_request(message.topic)

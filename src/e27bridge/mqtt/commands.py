@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
@@ -19,6 +19,7 @@ import structlog
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from e27bridge.mqtt.feature import Feature
 from e27bridge.mqtt.homie import HomiePanel
 from e27bridge.mqtt.inbound import Guard, Inbound, PayloadError, load_json
 from e27bridge.mqtt.kinds.light import LIGHT_ON_LEVEL
@@ -97,7 +98,7 @@ class _Incoming:
     too_large: bool = False
 
 
-class CommandRouter:
+class CommandRouter(Feature):
     """Routes ``/set`` messages of every panel; one result per command.
 
     Parsing happens in the message loop; only a valid command that the panel's queue has
@@ -129,6 +130,18 @@ class CommandRouter:
         self._tasks: set[asyncio.Task[None]] = set()
         self.results: Counter[tuple[str, str]] = Counter()  # (panel, status): metrics
         self.shed = 0  # commands rejected at once because the panel's queue was full
+
+    name = "commands"
+
+    def subscriptions(self) -> Sequence[str]:
+        return [self._t.set_filter]
+
+    async def handle_message(self, message: Inbound) -> bool:
+        return await self.handle(message)
+
+    async def stop(self) -> None:
+        """Commands in flight still get their result (the bridge bounds the wait)."""
+        await self.drain()
 
     async def handle(self, message: Inbound) -> bool:
         """Take one message if it is a ``/set`` of one of our panels (True when taken)."""

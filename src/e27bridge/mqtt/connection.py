@@ -151,7 +151,7 @@ class MqttConnection:
     ) -> None:
         self._s = settings
         self._will = will
-        self._subscriptions = tuple(subscriptions)
+        self.subscriptions = tuple(subscriptions)  # the bridge sets them from its features
         self._on_connect = on_connect
         self._on_message = on_message
         self._rng = rng or random.Random()
@@ -353,7 +353,7 @@ class MqttConnection:
                 client_id=self._s.client_id,
                 mqtt5=self._v5,
             )
-            for topic in self._subscriptions:
+            for topic in self.subscriptions:
                 if self._v5:
                     # MQTT 5 tells us whether a /set was published retained (ADR-0104).
                     options = SubscribeOptions(qos=1, retainAsPublished=True)

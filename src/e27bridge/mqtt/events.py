@@ -11,10 +11,11 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from e27bridge.mqtt.feature import Feature
 from e27bridge.mqtt.hass import EVENT_TYPES
 from e27bridge.mqtt.sink import Sink
 from e27bridge.mqtt.topics import Topics
-from e27bridge.panel.events import ConnectionChanged, PanelEvent
+from e27bridge.panel.events import ConnectionChanged, EngineEvent, PanelEvent
 
 _ALIASES: Mapping[str, str] = {
     "arm": "armed",
@@ -55,13 +56,21 @@ def event_payload(
     }
 
 
-class EventStream:
+class EventStream(Feature):
+    """``<base>/<panel>/event``: every panel event and connection change, as it happens."""
+
+    name = "events"
+
     def __init__(
         self, topics: Topics, sink: Sink, now: Callable[[], datetime] | None = None
     ) -> None:
         self._t = topics
         self._sink = sink
         self._now = now or (lambda: datetime.now(UTC))
+
+    async def on_engine_event(self, event: EngineEvent) -> None:
+        if isinstance(event, PanelEvent | ConnectionChanged):
+            await self.handle(event)
 
     async def handle(self, event: PanelEvent | ConnectionChanged) -> None:
         """Trouble events come from the engine as ``PanelEvent``s; connection changes too."""
