@@ -38,6 +38,7 @@ class BridgeTopics(Feature):
     """``bridge/info`` (retained, kept current) and the request/response API."""
 
     name = "bridge_requests"
+    coalesce = True  # snapshots are not read here: a backlog of them is skipped
 
     def __init__(
         self,

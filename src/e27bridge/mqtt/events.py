@@ -60,6 +60,7 @@ class EventStream(Feature):
     """``<base>/<panel>/event``: every panel event and connection change, as it happens."""
 
     name = "events"
+    coalesce = True  # snapshots are not read here: a backlog of them is skipped
 
     def __init__(
         self, topics: Topics, sink: Sink, now: Callable[[], datetime] | None = None

@@ -20,7 +20,7 @@ class Feature:
     """Defaults do nothing, so a feature overrides only what it uses."""
 
     name = "feature"  # in logs: the guard's ``handler``
-    coalesce = False  # True: a backlog of engine events shrinks to the newest states
+    coalesce = False  # True: in a backlog, snapshots superseded by a newer one are skipped
 
     def subscriptions(self) -> Sequence[str]:
         """Topic filters this feature's messages arrive on."""
