@@ -197,6 +197,10 @@ def test_default_config_path_follows_environment() -> None:
             "[bridge]\ncoalesce_ms = 300\n",
             "bridge.coalesce_ms: Input should be less than or equal to 250",
         ),
+        (
+            '[bridge]\ndiscovery_mode = "entity"\n',
+            "bridge.discovery_mode: Input should be 'device', 'component' or 'off'",
+        ),
         ('[logging]\nlevel = "loud"\n', "logging.level: Input should be"),
         (
             '[logging]\nformat = "xml"\n',

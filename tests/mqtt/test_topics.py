@@ -18,6 +18,10 @@ def test_every_built_topic_parses_back(topics: Topics) -> None:
     )
     assert topics.parse_bridge_request(topics.bridge_request("resync")) == "resync"
     assert topics.parse_hass_config(topics.hass_config("home")) == "home"
+    component = topics.hass_component("binary_sensor", "home", "zone-3")
+    assert topics.parse_hass_component(component) == ("binary_sensor", "home", "zone-3")
+    assert topics.parse_hass_config(component) is None
+    assert topics.parse_hass_component(topics.hass_config("home")) is None
 
 
 def test_names_under_each_prefix() -> None:
@@ -31,6 +35,8 @@ def test_names_under_each_prefix() -> None:
     assert NESTED.panel_event("home") == "site/e27/home/event"
     assert NESTED.panel_response("home") == "site/e27/home/response"
     assert NESTED.hass_config_filter == "x/ha/device/+/config"
+    assert NESTED.hass_component_filter("home") == "x/ha/+/home/+/config"
+    assert NESTED.hass_component("light", "home", "light-2") == "x/ha/light/home/light-2/config"
 
 
 @pytest.mark.parametrize(
@@ -57,11 +63,16 @@ def test_foreign_set_topics_are_not_parsed(topic: str) -> None:
         ("e27bridgex/bridge/request/resync", None),
         ("homeassistant/device/home/config/x", None),
         ("homeassistant/sensor/home/config", None),
+        ("homeassistant/device/home/x/config", None),
+        ("homeassistant/sensor/home/x/config/y", None),
+        ("homeassistant/sensor//x/config", None),
+        ("other/sensor/home/x/config", None),
     ],
 )
 def test_foreign_bridge_and_discovery_topics_are_not_parsed(topic: str, parsed: None) -> None:
     assert PLAIN.parse_bridge_request(topic) is parsed
     assert PLAIN.parse_hass_config(topic) is parsed
+    assert PLAIN.parse_hass_component(topic) is parsed
 
 
 def test_ids() -> None:
