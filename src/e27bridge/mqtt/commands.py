@@ -20,10 +20,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from e27bridge.mqtt.feature import Feature
-from e27bridge.mqtt.homie import HomiePanel
+from e27bridge.mqtt.homie import HomiePanel, NodeTree
 from e27bridge.mqtt.inbound import Guard, Inbound, PayloadError, load_json
 from e27bridge.mqtt.kinds.light import LIGHT_ON_LEVEL
-from e27bridge.mqtt.nodes import Node, PropertySpec, panel_nodes
+from e27bridge.mqtt.nodes import Node, PropertySpec
 from e27bridge.mqtt.overrides import PanelOverrides
 from e27bridge.mqtt.setters import MAX_PAYLOAD, InvalidCommand, Parsed, SetRequest
 from e27bridge.mqtt.topics import Topics
@@ -126,7 +126,7 @@ class CommandRouter(Feature):
         self._max_pending = max_pending
         self._pending: Counter[str] = Counter()
         self._shedding: set[str] = set()
-        self._nodes: dict[str, tuple[PanelSnapshot, Mapping[str, Node]]] = {}
+        self._nodes: dict[str, tuple[PanelSnapshot, NodeTree]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.results: Counter[tuple[str, str]] = Counter()  # (panel, status): metrics
         self.shed = 0  # commands rejected at once because the panel's queue was full
@@ -202,14 +202,16 @@ class CommandRouter(Feature):
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def _panel_nodes(self, panel_id: str) -> Mapping[str, Node]:
-        """The panel's nodes, rebuilt only when its snapshot changed (not per message)."""
+        """The panel's nodes, brought up to date only when its snapshot changed (not per
+        message), and then only the nodes of entities that changed."""
         snapshot = self._panels[panel_id].snapshot
         cached = self._nodes.get(panel_id)
         if cached is None or cached[0] is not snapshot:
-            view = self._overrides.get(panel_id, PanelOverrides()).apply(snapshot)
-            cached = (snapshot, panel_nodes(view))
+            tree = cached[1] if cached is not None else NodeTree()
+            tree.update(self._overrides.get(panel_id, PanelOverrides()).apply(snapshot))
+            cached = (snapshot, tree)
             self._nodes[panel_id] = cached
-        return cached[1]
+        return cached[1].nodes
 
     def _done(self, panel_id: str, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
