@@ -82,12 +82,12 @@ async def test_resync_reads_the_panel_again(stack: StackFactory) -> None:
         await s.send(f"{BASE}/request/resync", json.dumps({"panel": PANEL, "transaction": 5}))
         reply = await s.listener.wait_topic(f"{BASE}/response/resync", start=mark)
         assert reply.json()["status"] == "ok" and reply.json()["transaction"] == 5
-        await s.value(f"{H}/$state", b"disconnected", mark)
-        await s.wait_ready(mark)
+        assert reply.json()["data"]["reads"] > 1  # every kind's status and the troubles
         after = await stable_tree(s)
         changed = golden.differences(before, after)
-        # only the health counters and the reason of the last session end may differ
-        assert all("/system/reconnects" in c or "/system/last-error" in c for c in changed), changed
+        assert all("/system/" in c for c in changed), changed  # health counters at most
+        states = [m.payload for m in s.listener.messages[mark:] if m.topic == f"{H}/$state"]
+        assert b"disconnected" not in states  # through the queue, the session stays up
 
 
 async def test_zone_removed_from_the_panel_is_removed_everywhere(stack: StackFactory) -> None:

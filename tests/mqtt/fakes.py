@@ -16,6 +16,7 @@ from e27bridge.panel.commands import (
     Command,
     CommandResult,
     Outcome,
+    Refresh,
     SetLight,
     SetLock,
     SetOutput,
@@ -29,7 +30,7 @@ class FakePanel:
         self._snapshot = snapshot
         self._bus = bus
         self.submitted: list[Command] = []
-        self.resyncs = 0
+        self.refreshes: list[tuple[EntityKind | None, int | None]] = []
         self.next_result: CommandResult | None = None
         self.valid_code = 1234
 
@@ -50,16 +51,17 @@ class FakePanel:
 
     async def submit(self, command: Command) -> CommandResult:
         self.submitted.append(command)
+        if isinstance(command, Refresh):
+            self.refreshes.append((command.kind, command.entity_id))
         if self.next_result is not None:
             result, self.next_result = self.next_result, None
             return result
         if isinstance(command, ArmArea) and command.code != self.valid_code:
             return CommandResult(Outcome.REJECTED, code=11008, reason="authorization required")
+        if isinstance(command, Refresh):
+            return CommandResult(Outcome.OK, data={"reads": 1})
         self._apply(command)
         return CommandResult(Outcome.OK)
-
-    async def resync(self) -> None:
-        self.resyncs += 1
 
     def update(self, snapshot: PanelSnapshot) -> None:
         """The engine's side: replace the snapshot and tell everyone."""

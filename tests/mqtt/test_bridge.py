@@ -452,7 +452,7 @@ async def test_bridge_requests(broker: Broker) -> None:
         assert health["data"]["panels"][PANEL]["state"] == "ready"
         await send(broker.port, f"{base}/request/resync", json.dumps({"panel": PANEL}))
         resync = (await r.listener.wait_topic(f"{base}/response/resync", start=mark)).json()
-        assert resync["status"] == "ok" and r.panel.resyncs == 1
+        assert resync["status"] == "ok" and r.panel.refreshes == [(None, None)]
         await send(broker.port, f"{base}/request/resync", json.dumps({"panel": "nope"}))
         bad = await r.listener.wait_for(
             lambda m: (

@@ -11,7 +11,8 @@ from e27bridge.mqtt.bridge_topics import BridgeTopics
 from e27bridge.mqtt.inbound import Inbound
 from e27bridge.mqtt.topics import Topics
 from e27bridge.panel.bus import EventBus
-from e27bridge.panel.state import ConnectionState
+from e27bridge.panel.commands import CommandResult, Outcome
+from e27bridge.panel.state import ConnectionState, EntityKind
 
 from .factories import MAC, snapshot
 from .fakes import FakePanel
@@ -105,13 +106,37 @@ async def test_resync_and_republish_reach_their_targets(bridge: Bridge) -> None:
     response = await bridge.request("resync", b'{"panel":"shed","transaction":[1]}')
     assert response == {
         "status": "ok",
-        "data": {"panel": "shed"},
+        "data": {"panel": "shed", "reads": 1},
         "error": None,
         "transaction": [1],
     }
-    assert (bridge.shed.resyncs, bridge.home.resyncs) == (1, 0)
+    assert (bridge.shed.refreshes, bridge.home.refreshes) == ([(None, None)], [])
     assert (await bridge.request("republish"))["status"] == "ok"
     assert bridge.republished == 1
+
+
+async def test_refresh_names_a_node_a_domain_or_the_panel(bridge: Bridge) -> None:
+    response = await bridge.request("refresh", b'{"panel":"home","node":"zone-3"}')
+    assert response["data"] == {"panel": "home", "node": "zone-3", "reads": 1}
+    response = await bridge.request("refresh", b'{"panel":"home","domain":"output"}')
+    assert response["data"] == {"panel": "home", "domain": "output", "reads": 1}
+    await bridge.request("refresh", b'{"panel":"home"}')
+    assert bridge.home.refreshes == [
+        (EntityKind.ZONE, 3),
+        (EntityKind.OUTPUT, None),
+        (None, None),
+    ]
+
+
+async def test_a_failed_refresh_is_answered_like_a_command_result(bridge: Bridge) -> None:
+    bridge.home.next_result = CommandResult(Outcome.INVALID, reason="unknown zone 99")
+    response = await bridge.request("refresh", b'{"panel":"home","node":"zone-99","transaction":2}')
+    assert response == {
+        "status": "invalid",
+        "data": {},
+        "error": {"code": None, "reason": "unknown zone 99"},
+        "transaction": 2,
+    }
 
 
 @pytest.mark.parametrize(
@@ -120,6 +145,15 @@ async def test_resync_and_republish_reach_their_targets(bridge: Bridge) -> None:
         ("resync", b'{"panel":"attic"}', "unknown panel: 'attic'"),
         ("resync", b"{}", "unknown panel: None"),
         ("resync", b'{"panel":7}', "unknown panel: 7"),
+        ("refresh", b'{"panel":"home","node":"zone"}', "not a node id: 'zone'"),
+        ("refresh", b'{"panel":"home","node":"zone-03"}', "not a node id: 'zone-03'"),
+        ("refresh", b'{"panel":"home","node":7}', "not a node id: 7"),
+        ("refresh", b'{"panel":"home","domain":"garage"}', "unknown domain: 'garage'"),
+        (
+            "refresh",
+            b'{"panel":"home","domain":"zone","node":"zone-1"}',
+            "give node or domain, not both",
+        ),
         ("reboot", b"{}", "unknown action: reboot"),
         ("health_check", b"[1]", "payload must be a JSON object"),
         ("health_check", b'"x"', "payload must be a JSON object"),

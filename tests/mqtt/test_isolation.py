@@ -6,6 +6,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from structlog.testing import capture_logs
 
+from e27bridge.panel.commands import Command, CommandResult, Refresh
 from e27bridge.panel.state import ConnectionState
 
 from .conftest import Broker
@@ -16,11 +17,14 @@ BASE = "e27bridge/bridge"
 
 async def test_a_failing_handler_is_counted_and_the_bridge_goes_on(broker: Broker) -> None:
     async with rig(broker) as r:
+        submit = r.panel.submit
 
-        async def broken_resync() -> None:
-            raise TypeError("a bug, not bad input")
+        async def broken_refresh(command: Command) -> CommandResult:
+            if isinstance(command, Refresh):
+                raise TypeError("a bug, not bad input")
+            return await submit(command)
 
-        r.panel.resync = broken_resync  # type: ignore[method-assign]
+        r.panel.submit = broken_refresh  # type: ignore[method-assign]
         await send(broker.port, f"{BASE}/request/resync", '{"panel": "home"}')
         mark = r.listener.mark()
         await send(broker.port, f"{BASE}/request/health_check", '{"transaction": 1}')

@@ -19,6 +19,7 @@ from e27bridge.panel.commands import (
     BypassZone,
     OperateBarrier,
     Outcome,
+    Refresh,
     SetLight,
     SetOutput,
     parse_pin,
@@ -28,7 +29,7 @@ from e27bridge.panel.linking import link
 from e27bridge.panel.manager import DuplicatePanelError, PanelManager
 from e27bridge.panel.owner import PanelOwner
 from e27bridge.panel.queue import Priority, QueueSettings
-from e27bridge.panel.state import AlarmPhase, ArmMode, ConnectionState
+from e27bridge.panel.state import AlarmPhase, ArmMode, ConnectionState, EntityKind
 from e27bridge.protocol import requests
 from e27bridge.protocol.identity import LinkKeys
 from waiting import wait_until
@@ -392,13 +393,20 @@ async def test_silent_timeout_probes_the_link_at_once(simulator) -> None:  # typ
             await owner.stop()
 
 
-async def test_resync_reads_inventory_again(simulator) -> None:  # type: ignore[no-untyped-def]
+async def test_refresh_reads_one_entity_one_kind_or_every_status(simulator) -> None:  # type: ignore[no-untyped-def]
     async with simulator() as sim, running(await linked_owner(sim)) as owner:
         seen = record_requests(sim)
-        await owner.resync()
-        await owner.wait_state(ConnectionState.DISCONNECTED, 5)
-        await owner.wait_ready(10)
-        assert ("zone", "get_configured") in seen
+        result = await owner.submit(Refresh(EntityKind.ZONE, 3))
+        assert result.ok and result.data == {"reads": 1} and seen == [("zone", "get_status")]
+        seen.clear()
+        result = await owner.submit(Refresh(EntityKind.ZONE))
+        assert result.ok and seen == [("zone", "get_all_zones_status")]
+        seen.clear()
+        result = await owner.submit(Refresh())
+        assert result.ok and result.data is not None
+        assert len(seen) == result.data["reads"] > 2 and ("system", "get_trouble") in seen
+        result = await owner.submit(Refresh(EntityKind.ZONE, 999))
+        assert result.outcome is Outcome.INVALID and result.data is None
 
 
 async def test_zwave_busy_is_retried_with_backoff_but_barriers_never(simulator) -> None:  # type: ignore[no-untyped-def]

@@ -1,6 +1,7 @@
 """``<base>/bridge/info`` and the ``bridge/request/<action>`` -> ``bridge/response/<action>`` API.
 
-Actions: ``health_check``, ``resync`` (``{"panel": id}``) and ``republish``; every response
+Actions: ``health_check``, ``refresh`` (``{"panel": id}`` plus ``"node": "zone-3"`` or
+``"domain": "zone"``; ``resync`` is the whole-panel refresh) and ``republish``; every response
 echoes ``transaction``. ``bridge/state`` is owned by the bridge's state connection (ADR-0103).
 """
 
@@ -18,8 +19,10 @@ from e27bridge.mqtt.inbound import Inbound, load_json
 from e27bridge.mqtt.sink import Sink
 from e27bridge.mqtt.topics import Topics
 from e27bridge.panel.api import PanelHandle
+from e27bridge.panel.commands import CommandResult, Refresh
 from e27bridge.panel.events import ConnectionChanged, EngineEvent
-from e27bridge.panel.state import ConnectionState
+from e27bridge.panel.kinds import kind_named
+from e27bridge.panel.state import ConnectionState, EntityKind
 
 log = structlog.get_logger(__name__)
 
@@ -32,6 +35,35 @@ def _dumps(value: Any) -> str:
 
 class RequestError(Exception):
     pass
+
+
+class RefreshFailed(Exception):
+    """A refresh the panel's queue could not carry out: answered like a command's result."""
+
+    def __init__(self, result: CommandResult) -> None:
+        super().__init__(result.reason or result.outcome.value)
+        self.result = result
+
+
+def _refresh_target(
+    body: Mapping[str, Any],
+) -> tuple[EntityKind | None, int | None, dict[str, str]]:
+    """(kind, entity number, what to echo) of a refresh: ``node``, ``domain`` or neither."""
+    node, domain = body.get("node"), body.get("domain")
+    if node is not None and domain is not None:
+        raise RequestError("give node or domain, not both")
+    if node is not None:
+        name, _, number = node.rpartition("-") if isinstance(node, str) else ("", "", "")
+        kind = kind_named(name)
+        if kind is None or not number.isdigit() or number.startswith("0"):
+            raise RequestError(f"not a node id: {node!r}")
+        return kind, int(number), {"node": node}
+    if domain is not None:
+        kind = kind_named(domain) if isinstance(domain, str) else None
+        if kind is None:
+            raise RequestError(f"unknown domain: {domain!r}")
+        return kind, None, {"domain": domain}
+    return None, None, {}
 
 
 class BridgeTopics(Feature):
@@ -115,6 +147,9 @@ class BridgeTopics(Feature):
             transaction = body.get("transaction")
             data = await self._dispatch(action, body)
             response = {"status": "ok", "data": data, "error": None}
+        except RefreshFailed as exc:
+            status, error = exc.result.outcome.value, {"code": exc.result.code, "reason": str(exc)}
+            response = {"status": status, "data": {}, "error": error}
         except (RequestError, ValueError) as exc:
             response = {"status": "error", "data": {}, "error": str(exc)}
         response["transaction"] = transaction
@@ -128,14 +163,24 @@ class BridgeTopics(Feature):
         if action == "republish":
             await self._republish()
             return {}
-        if action == "resync":
-            panel_id = body.get("panel")
-            handle = self._panels.get(panel_id) if isinstance(panel_id, str) else None
-            if handle is None:
-                raise RequestError(f"unknown panel: {panel_id!r}")
-            await handle.resync()
-            return {"panel": panel_id}
+        if action in ("refresh", "resync"):
+            return await self._refresh(
+                body if action == "refresh" else {"panel": body.get("panel")}
+            )
         raise RequestError(f"unknown action: {action}")
+
+    async def _refresh(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Re-read a node, a domain or the whole panel through its queue; the changes are
+        published like any other, the answer says what was read and how it went."""
+        panel_id = body.get("panel")
+        handle = self._panels.get(panel_id) if isinstance(panel_id, str) else None
+        if handle is None:
+            raise RequestError(f"unknown panel: {panel_id!r}")
+        kind, number, target = _refresh_target(body)
+        result = await handle.submit(Refresh(kind, number))
+        if not result.ok:
+            raise RefreshFailed(result)
+        return {"panel": panel_id, **target, **(result.data or {})}
 
     def _health(self) -> dict[str, Any]:
         panels = {}

@@ -33,10 +33,6 @@ class PanelHandle(Protocol):
         """Queue one user command on this panel's single queue and await its outcome."""
         ...
 
-    async def resync(self) -> None:
-        """Re-read the panel's configuration and state (bridge request ``resync``)."""
-        ...
-
 
 class PanelDirectory(Protocol):
     @property

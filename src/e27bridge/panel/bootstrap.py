@@ -17,6 +17,7 @@ import structlog
 
 from e27bridge.panel.kinds import KINDS
 from e27bridge.panel.kinds.base import Found
+from e27bridge.panel.planning import refresh_plan
 from e27bridge.panel.queue import Priority, QueueResult, RequestQueue
 from e27bridge.panel.reducer import Reduction, apply_message
 from e27bridge.panel.state import EntityKind, PanelInfo, PanelSnapshot
@@ -29,17 +30,7 @@ log = structlog.get_logger("e27bridge.bootstrap")
 def status_plan(snapshot: PanelSnapshot) -> tuple[requests.RequestSpec, ...]:
     """The status reads after the inventory: one bulk read per kind that has one, else one
     ``get_status`` per entity; kinds without entities or without status cost nothing."""
-    plan: list[requests.RequestSpec] = []
-    for kind, spec in KINDS.items():
-        ids = sorted(snapshot.entities(kind))
-        if not ids:
-            continue
-        if spec.bulk is not None:
-            plan.append(spec.bulk.request())
-        elif spec.status is not None:
-            plan.extend(requests.get_status(kind.value, entity_id) for entity_id in ids)
-    plan.append(requests.system_troubles())
-    return tuple(plan)
+    return refresh_plan(snapshot)
 
 
 class BootstrapFailed(E27Error):

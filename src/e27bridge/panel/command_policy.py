@@ -1,15 +1,16 @@
 """How one user command is carried out: plan it, queue it, authenticate and resend once when
 the code needs a privileged session, and re-read the entity afterwards unless the panel
-reported its new state by itself (``confirm``, ADR-0010).
+reported its new state by itself (``confirm``, ADR-0010). A refresh is carried out the same
+way: its reads go through the queue and the replies fold into the state like any other.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from e27bridge.panel.commands import Command, CommandResult, Outcome
+from e27bridge.panel.commands import Command, CommandResult, Outcome, Refresh
 from e27bridge.panel.confirm import CONFIRM_WINDOW, Confirmations, Watch
-from e27bridge.panel.planning import plan_command
+from e27bridge.panel.planning import plan_command, refresh_plan
 from e27bridge.panel.queue import Priority, QueueResult, RequestQueue
 from e27bridge.panel.state import ConnectionState, PanelSnapshot
 from e27bridge.protocol import requests
@@ -26,6 +27,8 @@ async def execute(
     max_age: float | None,
     confirmations: Confirmations | None = None,
 ) -> CommandResult:
+    if isinstance(command, Refresh):
+        return await refresh(queue, snapshot, command, max_age=max_age)
     try:
         plan = plan_command(snapshot, command)
     except (KeyError, ValueError) as exc:
@@ -75,3 +78,22 @@ def _confirm_or_reread(
         confirmations.done(watch)
     else:
         asyncio.get_running_loop().call_later(CONFIRM_WINDOW, check)
+
+
+async def refresh(
+    queue: RequestQueue, snapshot: PanelSnapshot, command: Refresh, *, max_age: float | None
+) -> CommandResult:
+    """Re-read what ``command`` names; ``data`` says how many reads it took. Only while the
+    panel is ready: its replies fold into the state only then."""
+    try:
+        reads = refresh_plan(snapshot, command.kind, command.entity_id)
+    except (KeyError, ValueError) as exc:
+        return CommandResult(Outcome.INVALID, reason=str(exc).strip("'\""))
+    if snapshot.connection is not ConnectionState.READY:
+        return CommandResult(Outcome.UNAVAILABLE, reason=snapshot.connection.value)
+    futures = [queue.enqueue(read, Priority.NORMAL, max_age=max_age) for read in reads]
+    results = await asyncio.gather(*(asyncio.shield(f) for f in futures))
+    failed = next((r for r in results if not r.ok), None)
+    if failed is not None:
+        return CommandResult(failed.outcome, failed.code, failed.reason)
+    return CommandResult(Outcome.OK, data={"reads": len(reads)})

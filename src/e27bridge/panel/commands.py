@@ -10,7 +10,9 @@ Codes (PINs) are plain integers in fields kept out of ``repr`` (so out of logs).
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from e27bridge.panel.kinds.area import ArmArea, SetChime
 from e27bridge.panel.kinds.barrier import BarrierAction, OperateBarrier
@@ -19,6 +21,7 @@ from e27bridge.panel.kinds.lock import SetLock
 from e27bridge.panel.kinds.output import SetOutput
 from e27bridge.panel.kinds.tstat import SetThermostat
 from e27bridge.panel.kinds.zone import BypassZone
+from e27bridge.panel.state import EntityKind
 
 __all__ = [
     "ArmArea",
@@ -28,6 +31,7 @@ __all__ = [
     "CommandResult",
     "OperateBarrier",
     "Outcome",
+    "Refresh",
     "SetChime",
     "SetLight",
     "SetLock",
@@ -51,6 +55,7 @@ class CommandResult:
     outcome: Outcome
     code: int | None = None  # the panel's error code when it rejected the command
     reason: str | None = None
+    data: Mapping[str, Any] | None = None  # what it did, for the answer (reads, zones)
 
     @property
     def ok(self) -> bool:
@@ -70,6 +75,15 @@ def parse_pin(code: str | int) -> int:
     return int(text)
 
 
+@dataclass(frozen=True, slots=True)
+class Refresh:
+    """Re-read the status of one entity, of every entity of one kind, or of the whole panel
+    (``kind`` None), through the queue like a command; its replies fold into the state."""
+
+    kind: EntityKind | None = None
+    entity_id: int | None = None
+
+
 Command = (
     ArmArea
     | SetChime
@@ -79,4 +93,5 @@ Command = (
     | SetLock
     | OperateBarrier
     | SetThermostat
+    | Refresh
 )

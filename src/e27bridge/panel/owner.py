@@ -136,13 +136,6 @@ class PanelOwner:
         """Commands waiting to learn their entity's new state (ADR-0010)."""
         return self._confirmations.pending if self._confirmations is not None else 0
 
-    async def resync(self) -> None:
-        """Drop the session; the reconnect re-reads inventory and state from scratch."""
-        self._last_read = None  # a full read, whatever the checksums say
-        if (session := self._session) is not None:
-            self._last_error = "resync requested"
-            await session.close()
-
     # --- lifecycle ------------------------------------------------------------------
 
     async def start(self) -> None:
