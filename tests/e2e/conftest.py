@@ -32,6 +32,7 @@ from e27bridge.simulator.config import SimulatorConfig, profile_config
 from e27bridge.simulator.runner import Simulator, loopback_config, run_simulator
 from mqtt.capture import Listener, Received
 from mqtt.conftest import Broker
+from mqtt.schemas import event_errors
 from waiting import wait_until
 
 PANEL = "home"
@@ -336,12 +337,20 @@ def stack(broker: Broker, tmp_path: Path) -> StackFactory:
                     code = await s.daemon.stop()
                     if s.sim is not sim:
                         await s.sim.close()
+                assert_events_valid(listener.messages)
                 if subprocess:
                     assert code == 0, f"daemon exit code {code}"
             for each in s.simulators:
                 assert each.stats.in_flight_violations == 0
 
     return start
+
+
+def assert_events_valid(messages: list[Received]) -> None:
+    """Every event the test saw on ``<base>/<panel>/event`` fits events.schema.json."""
+    for message in messages:
+        if message.topic.startswith("e27bridge/") and message.topic.endswith("/event"):
+            assert event_errors(message.json()) == [], message.payload
 
 
 def loads(message: Received) -> Any:

@@ -42,6 +42,7 @@ async def test_refresh_of_one_zone_reads_only_that_zone_and_publishes_the_change
             "data": {"panel": PANEL, "node": "zone-3", "reads": 1},
             "error": None,
             "transaction": "r-1",
+            "topic": "e27bridge/bridge/request/refresh",
         }
         await s.value(f"{H}/zone-3/open", b"true", mark)
         assert reads(s) - before == Counter({("zone", "get_status", 3): 1})
@@ -56,6 +57,11 @@ async def test_refresh_of_one_zone_reads_only_that_zone_and_publishes_the_change
         assert reply == {
             "status": "invalid",
             "data": {},
-            "error": {"code": None, "reason": "unknown zone 99"},
+            "error": {
+                "code": None,
+                "reason": "unknown zone 99",
+                "message": "The command is not valid (unknown zone 99).",
+            },
             "transaction": 3,
+            "topic": "e27bridge/bridge/request/refresh",
         }

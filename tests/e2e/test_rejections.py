@@ -54,7 +54,9 @@ async def test_invalid_payloads_and_unknown_entities_never_reach_the_panel(
         for topic, payload, reason in INVALID:
             _, result = await s.command(f"{H}/{topic}/set", payload)
             assert result["status"] == "invalid", (topic, payload, result)
-            assert result["error"] == {"code": None, "reason": reason}, (topic, payload)
+            error = result["error"]
+            assert (error["code"], error["reason"]) == (None, reason), (topic, payload)
+            assert error["message"].endswith("."), error
             assert result["topic"] == f"{H}/{topic}/set"
         await s.engine_idle()  # anything queued by mistake has reached the panel by now
         assert requests_seen(s) == before, "an invalid command reached the panel"
@@ -67,13 +69,15 @@ async def test_invalid_payloads_and_unknown_entities_never_reach_the_panel(
         assert result["transaction"] == "t9" and result["status"] == "invalid"
 
 
-async def test_retained_set_is_ignored_and_never_executed(stack: StackFactory) -> None:
+async def test_retained_set_gets_one_result_and_is_never_executed(stack: StackFactory) -> None:
     async with stack() as s:
         mark = s.listener.mark()
         before = requests_seen(s)
         await s.send(f"{H}/output-1/on/set", "true", retain=True)
-        await asyncio.sleep(0.4)
-        assert s.responses(mark) == []
+        result = await s.listener.wait_topic(RESPONSE, start=mark)
+        assert result.json()["status"] == "invalid"
+        assert result.json()["error"]["reason"] == "retained"
+        assert [r["error"]["reason"] for r in s.responses(mark)] == ["retained"]
         assert not s.listener.on(f"{H}/output-1/on/$target")
         assert s.listener.on(f"{H}/output-1/on")[-1].payload == b"false"
         assert requests_seen(s) == before
@@ -81,7 +85,12 @@ async def test_retained_set_is_ignored_and_never_executed(stack: StackFactory) -
         mark, result = await s.command(f"{H}/output-2/on/set", "true")
         assert result["status"] == "ok"
         await s.value(f"{H}/output-2/on", b"true", mark)
-        await s.send(f"{H}/output-1/on/set", b"", retain=True)  # clear it from the broker
+        mark = s.listener.mark()
+        await s.send(f"{H}/output-1/on/set", b"", retain=True)  # clear it: silently
+        await s.restart_daemon()  # the cleared /set is not delivered again
+        await s.wait_ready(start=mark)
+        _, result = await s.command(f"{H}/output-2/on/set", "false")
+        assert [r["status"] for r in s.responses(mark)] == ["ok"]
 
 
 async def test_wrong_code_is_rejected_with_the_panels_code(stack: StackFactory) -> None:
@@ -94,7 +103,9 @@ async def test_wrong_code_is_rejected_with_the_panels_code(stack: StackFactory) 
             assert result["status"] == "rejected", result
             assert result["transaction"] == body["transaction"]
             # the simulator answers a wrong PIN inside a command with 11004
-            assert result["error"] == {"code": 11004, "reason": "invalid parameter"}, result
+            error = result["error"]
+            assert (error["code"], error["reason"]) == (11004, "invalid parameter"), result
+            assert "the user code may be wrong" in error["message"]
             await asyncio.sleep(0.3)
             assert len(s.responses(mark)) == 1
         tree = {m.topic: m.payload for m in s.listener.messages}

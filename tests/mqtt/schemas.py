@@ -46,3 +46,9 @@ def hass_component_errors(platform: str, config: Any) -> list[str]:
         check = validator.evolve(schema={**schema, "$defs": validator.schema["$defs"]})
         errors += [f"{list(e.absolute_path)}: {e.message}" for e in check.iter_errors(value)]
     return errors
+
+
+def event_errors(event: Any) -> list[str]:
+    """What is wrong with one ``<base>/<panel>/event`` payload (events.schema.json)."""
+    validator = _validator("events.schema.json")
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(event)]

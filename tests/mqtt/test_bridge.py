@@ -226,7 +226,9 @@ async def test_wrong_code_is_rejected_with_panel_error(broker: Broker) -> None:
         await send(broker.port, f"{H}/area-1/command/set", body)
         result = await response(r, mark)
         assert result["status"] == "rejected"
-        assert result["error"] == {"code": 11008, "reason": "authorization required"}
+        error = result["error"]
+        assert (error["code"], error["reason"]) == (11008, "authorization required")
+        assert "the user code may be wrong" in error["message"]
 
 
 @pytest.mark.parametrize(
@@ -296,15 +298,25 @@ async def test_commands_of_every_kind_are_routed(broker: Broker) -> None:
         assert len(r.panel.submitted) == len(cases)
 
 
-async def test_retained_set_is_ignored(broker: Broker) -> None:
+async def test_a_retained_set_gets_one_invalid_result_and_is_never_executed(
+    broker: Broker,
+) -> None:
+    topic = f"{H}/output-1/on/set"
     async with rig(broker) as r:
-        await send(broker.port, f"{H}/output-1/on/set", "true", retain=True)
         mark = r.listener.mark()
-        await send(broker.port, f"{H}/light-1/level/set", "7")  # handled after the retained one
+        await send(broker.port, topic, '{"transaction":"r1"}', retain=True)
+        retained = await response(r, mark)
+        assert (retained["status"], retained["topic"]) == ("invalid", topic)
+        assert retained["transaction"] == "r1"
+        assert retained["error"]["reason"] == "retained"
+        assert "empty retained message" in retained["error"]["message"]
+        await send(broker.port, topic, '{"transaction":"r1"}', retain=True)  # the same again
+        await send(broker.port, topic, b"", retain=True)  # clearing it: no result
+        mark = r.listener.mark()
+        await send(broker.port, f"{H}/light-1/level/set", "7")  # handled after the retained ones
         assert (await response(r, mark))["status"] == "ok"
         assert r.panel.submitted == [SetLight(1, 7)]
-        assert len(r.listener.on(RESPONSE)) == 1
-    await send(broker.port, f"{H}/output-1/on/set", b"", retain=True)  # clean up
+        assert len(r.listener.on(RESPONSE)) == 2  # one for the retained /set, one for the light
 
 
 async def test_failed_command_resets_target(broker: Broker) -> None:
@@ -458,11 +470,11 @@ async def test_bridge_requests(broker: Broker) -> None:
             lambda m: (
                 m.topic == f"{base}/response/resync"
                 and b"error" in m.payload
-                and b'"status":"error"' in m.payload
+                and b'"status":"invalid"' in m.payload
             ),
             start=mark,
         )
-        assert "unknown panel" in bad.json()["error"]
+        assert bad.json()["error"]["reason"] == "unknown_panel"
         m2 = r.listener.mark()
         await send(broker.port, f"{base}/request/republish", "")
         assert (await r.listener.wait_topic(f"{base}/response/republish", start=m2)).json()[
@@ -472,7 +484,7 @@ async def test_bridge_requests(broker: Broker) -> None:
         await send(broker.port, f"{base}/request/explode", "{}")
         assert (await r.listener.wait_topic(f"{base}/response/explode", start=m2)).json()[
             "status"
-        ] == "error"
+        ] == "invalid"
 
 
 async def test_clean_shutdown_and_lwt(broker: Broker) -> None:

@@ -109,6 +109,7 @@ async def test_resync_and_republish_reach_their_targets(bridge: Bridge) -> None:
         "data": {"panel": "shed", "reads": 1},
         "error": None,
         "transaction": [1],
+        "topic": "e27/bridge/request/resync",
     }
     assert (bridge.shed.refreshes, bridge.home.refreshes) == ([(None, None)], [])
     assert (await bridge.request("republish"))["status"] == "ok"
@@ -134,43 +135,64 @@ async def test_a_failed_refresh_is_answered_like_a_command_result(bridge: Bridge
     assert response == {
         "status": "invalid",
         "data": {},
-        "error": {"code": None, "reason": "unknown zone 99"},
+        "error": {
+            "code": None,
+            "reason": "unknown zone 99",
+            "message": "The command is not valid (unknown zone 99).",
+        },
         "transaction": 2,
+        "topic": "e27/bridge/request/refresh",
     }
 
 
 @pytest.mark.parametrize(
-    ("action", "payload", "error"),
+    ("action", "payload", "reason", "message"),
     [
-        ("resync", b'{"panel":"attic"}', "unknown panel: 'attic'"),
-        ("resync", b"{}", "unknown panel: None"),
-        ("resync", b'{"panel":7}', "unknown panel: 7"),
-        ("refresh", b'{"panel":"home","node":"zone"}', "not a node id: 'zone'"),
-        ("refresh", b'{"panel":"home","node":"zone-03"}', "not a node id: 'zone-03'"),
-        ("refresh", b'{"panel":"home","node":7}', "not a node id: 7"),
-        ("refresh", b'{"panel":"home","domain":"garage"}', "unknown domain: 'garage'"),
+        ("resync", b'{"panel":"attic"}', "unknown_panel", 'No panel "attic" is configured'),
+        ("resync", b"{}", "unknown_panel", "No panel null is configured"),
+        ("resync", b'{"panel":7}', "unknown_panel", "No panel 7 is configured"),
+        ("refresh", b'{"panel":"home","node":"zone"}', "invalid_request", 'not a node id: "zone"'),
+        ("refresh", b'{"panel":"home","node":"zone-03"}', "invalid_request", "zone-03"),
+        ("refresh", b'{"panel":"home","node":7}', "invalid_request", "not a node id: 7."),
+        ("refresh", b'{"panel":"home","domain":"garage"}', "invalid_request", "garage"),
         (
             "refresh",
             b'{"panel":"home","domain":"zone","node":"zone-1"}',
+            "invalid_request",
             "give node or domain, not both",
         ),
-        ("reboot", b"{}", "unknown action: reboot"),
-        ("health_check", b"[1]", "payload must be a JSON object"),
-        ("health_check", b'"x"', "payload must be a JSON object"),
+        (
+            "reboot",
+            b"{}",
+            "unknown_action",
+            "valid actions: health_check, refresh, republish, resync.",
+        ),
+        ("health_check", b"[1]", "invalid_json", "not valid JSON: expected a JSON object."),
+        ("health_check", b'"x"', "invalid_json", "not valid JSON: expected a JSON object."),
+        ("health_check", b"{", "invalid_json", "The payload is not valid JSON."),
     ],
 )
-async def test_bad_requests_get_an_error_response(
-    bridge: Bridge, action: str, payload: bytes, error: str
+async def test_bad_requests_get_a_result_in_the_command_result_shape(
+    bridge: Bridge, action: str, payload: bytes, reason: str, message: str
 ) -> None:
     response = await bridge.request(action, payload)
-    assert (response["status"], response["data"], response["error"]) == ("error", {}, error)
-    assert response["transaction"] is None
+    assert set(response) == {"transaction", "topic", "status", "error", "data"}
+    assert (response["status"], response["data"], response["transaction"]) == ("invalid", {}, None)
+    assert response["topic"] == f"e27/bridge/request/{action}"
+    error = response["error"]
+    assert (set(error), error["code"], error["reason"]) == (
+        {"code", "reason", "message"},
+        None,
+        reason,
+    )
+    assert message in error["message"]
 
 
-async def test_unreadable_payloads_get_an_error_response(bridge: Bridge) -> None:
-    assert (await bridge.request("health_check", b"{"))["status"] == "error"
+async def test_an_oversized_request_gets_an_invalid_result(bridge: Bridge) -> None:
     too_large = await bridge.request("health_check", b"", too_large=True)
-    assert too_large["error"] == "payload_too_large"
+    assert too_large["status"] == "invalid"
+    assert too_large["error"]["reason"] == "payload_too_large"
+    assert "too large" in too_large["error"]["message"]
 
 
 async def test_other_topics_and_retained_requests_are_not_answered(bridge: Bridge) -> None:

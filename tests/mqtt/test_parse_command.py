@@ -139,7 +139,12 @@ def test_result_payload_reports_status_and_error() -> None:
         "error": None,
     }
     refused = CommandResult(Outcome.REJECTED, code=11008)
-    assert result_payload(refused, "a/b/set")["error"] == {"code": 11008, "reason": "rejected"}
+    assert result_payload(refused, "a/b/set")["error"] == {
+        "code": 11008,
+        "reason": "rejected",
+        "message": "The panel refused the command: not authorised (user code needed or "
+        "insufficient privilege) (error 11008).",
+    }
 
 
 def test_every_settable_property_has_a_setter_and_no_other_does() -> None:

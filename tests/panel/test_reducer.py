@@ -155,7 +155,7 @@ def test_arming_and_alarms_become_panel_events() -> None:
     events = [(e.type, e.data) for e in reduction.events if isinstance(e, PanelEvent)]
     assert events == [
         ("armed", {"area": 1, "mode": "armed_away"}),
-        ("alarm", {"area": 1, "zone": "7", "type": "BURGLAR"}),
+        ("alarm", {"area": 1, "zone": 7, "type": "BURGLAR"}),
     ]
     assert reduction.snapshot.areas[1].arm_state is ArmMode.ARMED_AWAY
 

@@ -1,8 +1,10 @@
 """``<base>/bridge/info`` and the ``bridge/request/<action>`` -> ``bridge/response/<action>`` API.
 
 Actions: ``health_check``, ``refresh`` (``{"panel": id}`` plus ``"node": "zone-3"`` or
-``"domain": "zone"``; ``resync`` is the whole-panel refresh) and ``republish``; every response
-echoes ``transaction``. ``bridge/state`` is owned by the bridge's state connection (ADR-0103).
+``"domain": "zone"``; ``resync`` is the whole-panel refresh) and ``republish``. A response has
+the shape of a command result (``transaction``, ``topic``, ``status``, ``error`` with ``code``,
+``reason`` and ``message``) plus ``data``. ``bridge/state`` is owned by the bridge's state
+connection (ADR-0103).
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import structlog
 
 from e27bridge import __version__
 from e27bridge.mqtt.feature import Feature
-from e27bridge.mqtt.inbound import Inbound, load_json
+from e27bridge.mqtt.inbound import Inbound, PayloadError, load_json
+from e27bridge.mqtt.results import error_body
 from e27bridge.mqtt.sink import Sink
 from e27bridge.mqtt.topics import Topics
 from e27bridge.panel.api import PanelHandle
-from e27bridge.panel.commands import CommandResult, Refresh
+from e27bridge.panel.commands import CommandResult, Outcome, Refresh
 from e27bridge.panel.events import ConnectionChanged, EngineEvent
 from e27bridge.panel.kinds import kind_named
 from e27bridge.panel.state import ConnectionState, EntityKind
@@ -33,8 +36,16 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
 
 
+ACTIONS = ("health_check", "refresh", "republish", "resync")
+
+
 class RequestError(Exception):
-    pass
+    """An invalid request: ``reason`` for programs, ``detail`` for the message."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(detail or reason)
+        self.reason = reason
+        self.detail = detail
 
 
 class RefreshFailed(Exception):
@@ -51,17 +62,17 @@ def _refresh_target(
     """(kind, entity number, what to echo) of a refresh: ``node``, ``domain`` or neither."""
     node, domain = body.get("node"), body.get("domain")
     if node is not None and domain is not None:
-        raise RequestError("give node or domain, not both")
+        raise RequestError("invalid_request", "give node or domain, not both")
     if node is not None:
         name, _, number = node.rpartition("-") if isinstance(node, str) else ("", "", "")
         kind = kind_named(name)
         if kind is None or not number.isdigit() or number.startswith("0"):
-            raise RequestError(f"not a node id: {node!r}")
+            raise RequestError("invalid_request", f"not a node id: {json.dumps(node)}")
         return kind, int(number), {"node": node}
     if domain is not None:
         kind = kind_named(domain) if isinstance(domain, str) else None
         if kind is None:
-            raise RequestError(f"unknown domain: {domain!r}")
+            raise RequestError("invalid_request", f"unknown domain: {json.dumps(domain)}")
         return kind, None, {"domain": domain}
     return None, None, {}
 
@@ -136,22 +147,25 @@ class BridgeTopics(Feature):
         raw = message.payload
         body: Any = {}
         transaction: Any = None
-        response: dict[str, Any]
+        response: dict[str, Any] = {"transaction": None, "topic": message.topic}
         try:
             if message.too_large:
                 raise RequestError("payload_too_large")
             if raw.strip():
                 body = load_json(raw)
             if not isinstance(body, dict):
-                raise RequestError("payload must be a JSON object")
+                raise RequestError("invalid_json", "expected a JSON object")
             transaction = body.get("transaction")
             data = await self._dispatch(action, body)
-            response = {"status": "ok", "data": data, "error": None}
+            response |= {"status": Outcome.OK.value, "data": data, "error": None}
         except RefreshFailed as exc:
-            status, error = exc.result.outcome.value, {"code": exc.result.code, "reason": str(exc)}
-            response = {"status": status, "data": {}, "error": error}
-        except (RequestError, ValueError) as exc:
-            response = {"status": "error", "data": {}, "error": str(exc)}
+            result = exc.result
+            error = error_body(result.outcome, result.code, str(exc))
+            response |= {"status": result.outcome.value, "data": {}, "error": error}
+        except (RequestError, PayloadError) as exc:
+            detail = exc.detail if isinstance(exc, RequestError) else ""
+            error = error_body(Outcome.INVALID, None, exc.reason, detail=detail)
+            response |= {"status": Outcome.INVALID.value, "data": {}, "error": error}
         response["transaction"] = transaction
         log.info("mqtt_bridge_request", action=action, status=response["status"])
         await self._sink.publish(self._t.bridge_response(action), _dumps(response), retain=False)
@@ -167,7 +181,7 @@ class BridgeTopics(Feature):
             return await self._refresh(
                 body if action == "refresh" else {"panel": body.get("panel")}
             )
-        raise RequestError(f"unknown action: {action}")
+        raise RequestError("unknown_action", ", ".join(ACTIONS))
 
     async def _refresh(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Re-read a node, a domain or the whole panel through its queue; the changes are
@@ -175,7 +189,7 @@ class BridgeTopics(Feature):
         panel_id = body.get("panel")
         handle = self._panels.get(panel_id) if isinstance(panel_id, str) else None
         if handle is None:
-            raise RequestError(f"unknown panel: {panel_id!r}")
+            raise RequestError("unknown_panel", json.dumps(panel_id))
         kind, number, target = _refresh_target(body)
         result = await handle.submit(Refresh(kind, number))
         if not result.ok:

@@ -8,8 +8,9 @@ Codes travel only inside the command object; they are never logged or published.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -25,6 +26,7 @@ from e27bridge.mqtt.inbound import Guard, Inbound, PayloadError, load_json
 from e27bridge.mqtt.kinds.light import LIGHT_ON_LEVEL
 from e27bridge.mqtt.nodes import Node, PropertySpec
 from e27bridge.mqtt.overrides import PanelOverrides
+from e27bridge.mqtt.results import result_payload
 from e27bridge.mqtt.setters import MAX_PAYLOAD, InvalidCommand, Parsed, SetRequest
 from e27bridge.mqtt.topics import Topics
 from e27bridge.panel.api import PanelHandle
@@ -36,7 +38,15 @@ from e27bridge.panel.state import ArmMode, PanelSnapshot
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["LIGHT_ON_LEVEL", "CommandRouter", "InvalidCommand", "Parsed", "parse_command"]
+__all__ = [
+    "LIGHT_ON_LEVEL",
+    "CommandRouter",
+    "InvalidCommand",
+    "Parsed",
+    "parse_command",
+    "result_payload",
+]
+RETAINED_REMEMBERED = 1024  # retained /set topics already answered (one result each)
 
 
 class Results(Protocol):
@@ -73,18 +83,6 @@ def parse_command(
         raise
     except ValueError as exc:  # the command's own checks (setpoint range, level, ...)
         raise InvalidCommand("out_of_range", str(exc)) from None
-
-
-def result_payload(result: CommandResult, topic: str, transaction: Any = None) -> dict[str, Any]:
-    error = None
-    if not result.ok:
-        error = {"code": result.code, "reason": result.reason or result.outcome.value}
-    return {
-        "transaction": transaction,
-        "topic": topic,
-        "status": result.outcome.value,
-        "error": error,
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +125,7 @@ class CommandRouter(Feature):
         self._pending: Counter[str] = Counter()
         self._shedding: set[str] = set()
         self._nodes: dict[str, tuple[PanelSnapshot, NodeTree]] = {}
+        self._answered: OrderedDict[str, bytes] = OrderedDict()  # retained topic -> digest
         self._tasks: set[asyncio.Task[None]] = set()
         self.results: Counter[tuple[str, str]] = Counter()  # (panel, status): metrics
         self.shed = 0  # commands rejected at once because the panel's queue was full
@@ -149,9 +148,6 @@ class CommandRouter(Feature):
         parsed_topic = self._t.parse_set(topic)
         if parsed_topic is None or parsed_topic.device not in self._panels:
             return False
-        if message.retain:
-            log.warning("mqtt_retained_set_ignored", topic=topic)
-            return True
         incoming = _Incoming(
             parsed_topic.device,
             parsed_topic.node,
@@ -161,6 +157,9 @@ class CommandRouter(Feature):
             message.properties,
             message.too_large,
         )
+        if message.retain:
+            self._retained(incoming)
+            return True
         panel_id = incoming.panel_id
         handle = self._panels[panel_id]
         nodes = self._panel_nodes(panel_id)
@@ -168,7 +167,7 @@ class CommandRouter(Feature):
         refusal = overrides.refusal(incoming.node)
         if refusal is not None:  # never reaches the panel (nor the queue)
             refused = CommandResult(Outcome.REJECTED, reason=refusal)
-            self._finish(incoming, refused, _transaction_of(incoming.payload))
+            self._respond(incoming, refused, _transaction_of(incoming.payload))
             return True
         try:
             if incoming.too_large:
@@ -183,7 +182,7 @@ class CommandRouter(Feature):
             )
         except InvalidCommand as exc:
             invalid = CommandResult(Outcome.INVALID, reason=exc.reason)
-            self._finish(incoming, invalid, _transaction_of(incoming.payload))
+            self._respond(incoming, invalid, _transaction_of(incoming.payload), exc.detail)
             return True
         if self._pending[panel_id] >= self._max_pending:
             self._shed(incoming, parsed.transaction)
@@ -220,13 +219,33 @@ class CommandRouter(Feature):
             self._shedding.discard(panel_id)  # the burst is over: the queue ran empty
             log.info("mqtt_commands_shed_ended", panel=panel_id, shed=self.shed)
 
+    def _retained(self, incoming: _Incoming) -> None:
+        """A retained ``/set`` is never executed (ADR-0104): it gets one ``invalid`` result
+        (``retained``), not one per reconnect; the empty message that clears it, none."""
+        topic = incoming.topic
+        if not incoming.payload:
+            self._answered.pop(topic, None)
+            log.debug("mqtt_retained_set_cleared", topic=topic)
+            return
+        digest = hashlib.sha256(incoming.payload).digest()
+        if self._answered.get(topic) == digest:
+            log.debug("mqtt_retained_set_ignored", topic=topic, answered=True)
+            return
+        self._answered[topic] = digest
+        self._answered.move_to_end(topic)
+        while len(self._answered) > RETAINED_REMEMBERED:
+            self._answered.popitem(last=False)
+        log.warning("mqtt_retained_set_ignored", topic=topic)
+        retained = CommandResult(Outcome.INVALID, reason="retained")
+        self._respond(incoming, retained, _transaction_of(incoming.payload), quiet=True)
+
     def _shed(self, incoming: _Incoming, transaction: Any) -> None:
         self.shed += 1
         if incoming.panel_id not in self._shedding:
             self._shedding.add(incoming.panel_id)
             log.warning("mqtt_commands_shed", panel=incoming.panel_id, pending=self._max_pending)
         rejected = CommandResult(Outcome.REJECTED, reason="queue_full")
-        self._respond(incoming.panel_id, incoming.topic, rejected, transaction, incoming.properties)
+        self._respond(incoming, rejected, transaction, quiet=True)
 
     async def _execute(
         self, incoming: _Incoming, parsed: Parsed, spec: PropertySpec | None
@@ -245,29 +264,34 @@ class CommandRouter(Feature):
             if target is not None:
                 await target.settled(node_id, prop, result.ok)
         finally:
-            self._finish(incoming, result, parsed.transaction)
-
-    def _finish(self, incoming: _Incoming, result: CommandResult, transaction: Any) -> None:
-        log.info(
-            "mqtt_command_result",
-            panel=incoming.panel_id,
-            node=incoming.node,
-            prop=incoming.prop,
-            status=result.outcome.value,
-            reason=result.reason,
-        )
-        self._respond(incoming.panel_id, incoming.topic, result, transaction, incoming.properties)
+            carried = getattr(parsed.command, "code", None) is not None
+            self._respond(incoming, result, parsed.transaction, carried_code=carried)
 
     def _respond(
         self,
-        panel_id: str,
-        topic: str,
+        incoming: _Incoming,
         result: CommandResult,
         transaction: Any,
-        properties: Properties | None,
+        detail: str = "",
+        *,
+        carried_code: bool = False,
+        quiet: bool = False,  # a shed or retained command: logged once per burst or topic
     ) -> None:
+        panel_id, topic, properties = incoming.panel_id, incoming.topic, incoming.properties
+        if not quiet:
+            log.info(
+                "mqtt_command_result",
+                panel=panel_id,
+                node=incoming.node,
+                prop=incoming.prop,
+                status=result.outcome.value,
+                reason=result.reason,
+            )
         self.results[panel_id, result.outcome.value] += 1
-        body = json.dumps(result_payload(result, topic, transaction), separators=(",", ":"))
+        payload = result_payload(
+            result, topic, transaction, detail=detail, carried_code=carried_code
+        )
+        body = json.dumps(payload, separators=(",", ":"))
         self._sink.deliver(self._t.panel_response(panel_id), body)
         response_topic = getattr(properties, "ResponseTopic", None) if properties else None
         if response_topic and not _publishable(response_topic):

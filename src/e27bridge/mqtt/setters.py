@@ -101,7 +101,7 @@ def json_command(payload: bytes) -> dict[str, Any]:
 def action(body: Mapping[str, Any], actions: tuple[str, ...]) -> str:
     chosen = body.get("action")
     if not isinstance(chosen, str) or chosen not in actions:
-        raise InvalidCommand("unknown_action", f"one of {', '.join(sorted(actions))}")
+        raise InvalidCommand("unknown_action", ", ".join(actions))
     return chosen
 
 

@@ -68,10 +68,19 @@ def parse_pin(code: str | int) -> int:
     ASCII digits only: ``str.isdigit`` and ``int`` also take fullwidth or Arabic-Indic ones.
     """
     text = str(code).strip()
-    if not (text.isascii() and text.isdigit()) or not 1 <= len(text) <= 6 or int(text) == 0:
-        raise ValueError("code must be 1 to 6 digits")
-    if text.startswith("0") and len(text) > 1:
-        raise ValueError("codes with a leading zero cannot be sent to the panel")
+    if not text.isdigit():
+        raise ValueError("a code has only the digits 0-9")
+    if not text.isascii():
+        raise ValueError("a code has only the ASCII digits 0-9, not other scripts' digits")
+    if not 1 <= len(text) <= 6:
+        raise ValueError("a code has 1 to 6 digits")
+    if int(text) == 0:
+        raise ValueError("zero is not a user code")
+    if text.startswith("0"):
+        raise ValueError(
+            "a code with a leading zero cannot be sent: the panel takes a code as a number, "
+            "so the zero would be lost"
+        )
     return int(text)
 
 

@@ -17,7 +17,7 @@ def _operate(number: int, payload: bytes) -> OperateBarrier:
     try:
         return OperateBarrier(number, BarrierAction(setters.text(payload)))
     except ValueError:
-        raise InvalidCommand("unknown_action", "one of open, close, stop") from None
+        raise InvalidCommand("unknown_action", ", ".join(BARRIER_ACTIONS)) from None
 
 
 PROPERTIES = (

@@ -57,7 +57,9 @@ def bypass_switch(request: SetRequest, payload: bytes) -> Parsed:
     bypassed = setters.boolean(payload)
     if request.bypass_code is None:
         raise InvalidCommand(
-            "code_required", "no bypass_code configured: use zone-N/command with a code"
+            "code_required",
+            "the bypass switch uses the panel's bypass_code from the bridge configuration, "
+            "and none is set; or send zone-N/command with a code",
         )
     return Parsed(BypassZone(request.number, bypassed, request.bypass_code))
 

@@ -113,9 +113,8 @@ def events(old: Area, new: Area) -> tuple[Event, ...]:
         kind = "armed" if new.arm_state is not ArmMode.DISARMED else "disarmed"
         out.append((kind, {"area": new.id, "mode": new.arm_state.value}))
     if new.alarm_active and not old.alarm_active:
-        out.append(
-            ("alarm", {"area": new.id, "zone": new.alarm_zone or None, "type": new.alarm_type})
-        )
+        zone = int(new.alarm_zone) if new.alarm_zone.isdecimal() else None  # ids are integers
+        out.append(("alarm", {"area": new.id, "zone": zone, "type": new.alarm_type}))
     return tuple(out)
 
 
