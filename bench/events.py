@@ -35,6 +35,9 @@ from bench.rig import (
 from e27bridge.simulator.config import profile_config
 
 TICK = 0.01
+# After ready, the bridge keeps its own Homie tree subscribed for 5 s (ghost check,
+# ADR-0150); the steady state starts after that.
+SETTLE = 6.0
 DRAIN_TIMEOUT = 60.0
 
 
@@ -172,6 +175,7 @@ async def run(workdir: Path, quick: bool) -> list[dict[str, Any]]:
         with mosquitto(workdir) as broker:
             async with daemon(broker, sims.panels, min_interval=0.0, workdir=workdir) as bridge:
                 await wait_ready(broker.port, [panel_id(0)], 300)
+                await asyncio.sleep(SETTLE)
                 for rate in rates:
                     others = {"simulator": sims.proc.pid, "bench": os.getpid()}
                     if broker.proc is not None:

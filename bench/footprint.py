@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.events import burglary_zones
+from bench.events import SETTLE, burglary_zones
 from bench.rig import CpuMeter, SimHost, daemon, mosquitto, panel_id, rss_mib, simhost, wait_ready
 
 LOAD_RATE = 100.0
@@ -47,7 +47,7 @@ async def _case(
         with mosquitto(workdir) as broker:
             async with daemon(broker, sims.panels, min_interval=0.0, workdir=workdir) as bridge:
                 ready = await wait_ready(broker.port, [panel_id(i) for i in range(count)], 600)
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(SETTLE)
                 meter = CpuMeter(bridge.pid).start()
                 await asyncio.sleep(seconds)
                 _, idle = meter.stop()
