@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import bootstrap, commands, economy, events, footprint, ideal
-from bench.report import markdown
+from bench.report import markdown, targets
 from bench.simhost import quiet_logs
 
 Section = Callable[[Path, bool], Awaitable[list[dict[str, Any]]]]
@@ -80,6 +80,7 @@ async def main(argv: list[str] | None = None) -> int:
             results["sections"][name] = await SECTIONS[name](Path(tmp), args.quick)
             results["seconds"][name] = round(time.monotonic() - start, 1)
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["targets"] = targets(results)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
     table = markdown(results)

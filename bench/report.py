@@ -48,7 +48,73 @@ def markdown(results: dict[str, Any]) -> str:
         f"{m['cpu']}, {m['cores']} cores, Python {m['python']}; load average "
         f"{m['load_average_at_start']} at start, {m.get('load_average_at_end')} at end.",
     ]
+    parts += ["", "## targets (issue 14)", "", table(targets(results))]
     for name, rows in results["sections"].items():
         seconds = results["seconds"].get(name)
         parts += ["", f"## {name} ({seconds} s)", "", table(rows)]
     return "\n".join(parts) + "\n"
+
+
+def _check(name: str, value: Any, ok: bool) -> dict[str, Any]:
+    return {"target": name, "measured": value, "met": "yes" if ok else "NO"}
+
+
+def _command_targets(row: dict[str, Any]) -> list[dict[str, Any]]:
+    where = f"{row['broker']}, floor {row['floor_ms']:g} ms"
+    out = []
+    if row["service_ms"] == 0 and row["publishers"] == 1:
+        over = row["latency_over_ideal_ms"]
+        ok = over is not None and over <= 5
+        out.append(_check(f"single command within 5 ms of ideal ({where})", f"{over} ms", ok))
+    if row["service_ms"] in (2, 10) and row["publishers"] in (10, 50):
+        name = f"throughput >= 0.95 x ideal ({where}, {row['service_ms']:g} ms service, "
+        name += f"{row['publishers']} publishers)"
+        out.append(_check(name, row["ratio_to_ideal"], row["ratio_to_ideal"] >= 0.95))
+    return out
+
+
+def _event_targets(row: dict[str, Any]) -> list[dict[str, Any]]:
+    rate, where = row["rate"], f"({row['profile']})"
+    p99 = row["p99_ms"]
+    out = []
+    if rate >= 1000:
+        cpu, share, lost = row["cpu_ms_per_change"], row["cpu_share"], row["lost_final_states"]
+        out.append(_check(f"< 0.5 ms CPU per zone change {where}", cpu, cpu < 0.5))
+        out.append(_check(f"1,000 changes/s at < 50 % of a core {where}", share, share < 0.5))
+        ok = p99 is not None and p99 < 50 and lost == 0
+        out.append(_check(f"1,000 changes/s: p99 < 50 ms, none lost {where}", f"{p99} ms", ok))
+    if rate == 100:
+        ok = p99 is not None and p99 < 10
+        out.append(_check(f"100 changes/s: p99 < 10 ms {where}", f"{p99} ms", ok))
+    return out
+
+
+def _bootstrap_targets(row: dict[str, Any]) -> list[dict[str, Any]]:
+    where = f"({row['profile']})"
+    engine, reference = row["engine"], row["elke27"]
+    counts = f"{engine['requests']} vs {reference['requests']}"
+    ratio = row["requests_ratio_vs_elke27"]
+    out = [_check(f"fewer requests than elke27 {where}", counts, ratio < 1)]
+    budget = row["time_over_floor_budget"]
+    if budget is not None:
+        name = f"bootstrap time within 5 % of requests x floor {where}"
+        out.append(_check(name, budget, budget <= 1.05))
+    again = engine.get("reconnect_after_drop_s")
+    if again is not None:
+        out.append(_check(f"ready < 5 s after a 5 s drop {where}", f"{again} s", again < 5))
+    return out
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 14's targets with the measured figures (sections that did not run: none)."""
+    s = results["sections"]
+    out: list[dict[str, Any]] = []
+    for row in s.get("commands", []):
+        out += _command_targets(row)
+    for row in s.get("events", []):
+        out += _event_targets(row)
+    for row in s.get("bootstrap", []):
+        out += _bootstrap_targets(row)
+    violations = sum(int(r.get("in_flight_violations", 0)) for rows in s.values() for r in rows)
+    out.append(_check("in_flight_violations 0", violations, violations == 0))
+    return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from functools import partial
 
 import structlog
 
@@ -260,12 +261,17 @@ class Daemon:
             panels = {pid: o.snapshot.connection.value for pid, o in self.manager.panels.items()}
             errors = tuple(i.summary for i in self.supervisor.recent())
             with contextlib.suppress(OSError):
-                write_health(
-                    self.config.bridge.state_dir,
-                    mqtt_connected=connected,
-                    panels=panels,
-                    internal_errors=errors,
-                    status=self.board.rows(),
+                # In a thread: its two fsyncs can take 100 ms on a busy disk, and the loop
+                # must keep the panel's events flowing meanwhile.
+                await asyncio.to_thread(
+                    partial(
+                        write_health,
+                        self.config.bridge.state_dir,
+                        mqtt_connected=connected,
+                        panels=panels,
+                        internal_errors=errors,
+                        status=self.board.rows(),
+                    )
                 )
             self._take_new_links()
             if connected and not ready_sent:
