@@ -14,6 +14,7 @@ import asyncio
 from dataclasses import dataclass
 
 from e27bridge.panel.kinds import KINDS, kind_named
+from e27bridge.panel.kinds.base import StatusReader
 from e27bridge.panel.state import EntityKind
 from e27bridge.protocol.errors import MalformedMessage
 from e27bridge.protocol.messages import Inbound
@@ -28,23 +29,19 @@ class Watch:
     last_seen: float | None = None  # loop time of the latest status message with state
 
 
-def carries_state(kind: EntityKind, entity_id: int, message: Inbound) -> bool:
-    """True when ``message`` reports state (more than the bare id) for this entity."""
-    if message.error_code or message.command is None:
-        return False
+def _reader(message: Inbound) -> tuple[EntityKind, StatusReader] | None:
+    """The kind and the status reader for ``message``, if it is a status of some kind."""
+    if message.error_code or message.command is None or message.domain is None:
+        return None
+    kind = kind_named(message.domain)
+    if kind is None:
+        return None
     spec = KINDS[kind]
     if spec.bulk is not None and message.command == spec.bulk.command:
-        reader = spec.bulk.reader
-    elif message.command in spec.status_commands and spec.status is not None:
-        reader = spec.status
-    else:
-        return False
-    try:
-        status = reader.parse(message.body).get(entity_id)
-        bare = reader.parse({f"{kind.value}_id": entity_id}).get(entity_id)
-    except (MalformedMessage, ValueError, TypeError):
-        return False
-    return status is not None and status != bare
+        return kind, spec.bulk.reader
+    if message.command in spec.status_commands and spec.status is not None:
+        return kind, spec.status
+    return None
 
 
 class Confirmations:
@@ -52,28 +49,44 @@ class Confirmations:
 
     def __init__(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._watches: set[Watch] = set()
+        self._watches: dict[tuple[EntityKind, int], set[Watch]] = {}
 
     @property
     def pending(self) -> int:
         """Commands still deciding whether to read back."""
-        return len(self._watches)
+        return sum(len(w) for w in self._watches.values())
 
     def watch(self, kind: EntityKind, entity_id: int) -> Watch:
         watch = Watch(kind, entity_id)
-        self._watches.add(watch)
+        self._watches.setdefault((kind, entity_id), set()).add(watch)
         return watch
 
     def seen(self, message: Inbound) -> None:
-        if not self._watches or message.domain is None:
+        """One parse per message, whatever the number of commands waiting; a status counts
+        when it says more than the bare id would."""
+        if not self._watches or (found := _reader(message)) is None:
             return
-        kind = kind_named(message.domain)
-        for watch in self._watches:
-            if watch.kind is kind and carries_state(kind, watch.entity_id, message):
-                watch.last_seen = self._loop.time()
+        kind, reader = found
+        try:
+            statuses = reader.parse(message.body)
+            now = self._loop.time()
+            for entity_id, status in statuses.items():
+                watches = self._watches.get((kind, entity_id))
+                if watches and status != reader.parse({f"{kind.value}_id": entity_id}).get(
+                    entity_id
+                ):
+                    for watch in watches:
+                        watch.last_seen = now
+        except (MalformedMessage, ValueError, TypeError):
+            return
 
     def confirmed(self, watch: Watch, sent_at: float) -> bool:
         return watch.last_seen is not None and watch.last_seen >= sent_at
 
     def done(self, watch: Watch) -> None:
-        self._watches.discard(watch)
+        key = (watch.kind, watch.entity_id)
+        watches = self._watches.get(key)
+        if watches is not None:
+            watches.discard(watch)
+            if not watches:
+                del self._watches[key]
