@@ -94,6 +94,7 @@ def overrides_from_config(panel: PanelConfig, *, read_only: bool = False) -> Pan
         excluded=frozenset(excluded),
         bypass_code=parse_pin(code.get_secret_value()) if code is not None else None,
         read_only=read_only or panel.read_only,
+        arm_bypass_open=panel.arm_bypass_open,
         commands=tuple(panel.commands) if panel.commands is not None else None,
     )
 

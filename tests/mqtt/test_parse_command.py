@@ -76,6 +76,13 @@ def test_area_actions_carry_the_code_and_the_transaction(action: str, mode: ArmM
     assert parsed.transaction == ["t", 1]
 
 
+def test_an_arm_may_bypass_the_open_zones_first() -> None:
+    body = b'{"action":"arm_home","code":"4321","bypass_open":true}'
+    assert parse("area-1", "command", body) == ArmArea(1, ArmMode.ARMED_STAY, 4321, True)
+    body = b'{"action":"arm_home","code":"4321","bypass_open":false}'
+    assert parse("area-1", "command", body) == ArmArea(1, ArmMode.ARMED_STAY, 4321)
+
+
 def test_only_the_arm_modes_the_panel_offers_are_accepted() -> None:
     payload = b'{"action":"arm_home","code":1234}'
     with pytest.raises(InvalidCommand) as caught:
@@ -111,6 +118,9 @@ def test_zone_command_and_the_bypass_switch() -> None:
         ("area-1", "command", b'{"action":"arm_away","code":1234567}', "invalid_code"),
         ("area-1", "command", b'{"action":"panic","code":1}', "unknown_action"),
         ("area-1", "command", b'{"action":"disarm","code":1,"pin":2}', "unknown_field"),
+        ("area-1", "command", b'{"action":"arm_away","code":1,"bypass_open":1}', "invalid_value"),
+        ("area-1", "command", b'{"action":"disarm","code":1,"bypass_open":true}', "invalid_value"),
+        ("zone-1", "command", b'{"action":"bypass","code":1,"bypass_open":true}', "unknown_field"),
         ("area-1", "command", b"[1]", "invalid_json"),
         ("area-1", "command", b"disarm", "invalid_json"),
         ("zone-1", "command", b'{"action":"open","code":1}', "unknown_action"),

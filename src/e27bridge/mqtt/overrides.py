@@ -33,6 +33,7 @@ class PanelOverrides:
     excluded: frozenset[EntityKey] = frozenset()
     bypass_code: int | None = field(default=None, repr=False)  # for the HA bypass switch
     read_only: bool = False  # no command reaches the panel
+    arm_bypass_open: bool = False  # HA's arm buttons bypass open zones first (ADR-0012)
     commands: tuple[str, ...] | None = None  # node id patterns taking commands (None: all)
     # kind -> (the panel's mapping, its view): a kind whose mapping is the same object as
     # last time (nothing of that kind changed) is not walked again.

@@ -131,9 +131,12 @@ def result_payload(
         error = error_body(
             result.outcome, result.code, reason, detail=detail, carried_code=carried_code
         )
-    return {
+    payload = {
         "transaction": transaction,
         "topic": topic,
         "status": result.outcome.value,
         "error": error,
     }
+    if result.data is not None:  # what a composite command did (zones it bypassed, ...)
+        payload["data"] = dict(result.data)
+    return payload

@@ -84,15 +84,16 @@ def mode(payload: bytes) -> str:
     return value
 
 
-def json_command(payload: bytes) -> dict[str, Any]:
-    """A JSON command object: ``action``, optional ``code`` and ``transaction``, nothing else."""
+def json_command(payload: bytes, extra: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """A JSON command object: ``action``, optional ``code`` and ``transaction``, and the
+    ``extra`` fields the command declares; nothing else."""
     try:
         value = load_json(payload, max_bytes=MAX_PAYLOAD)
     except PayloadError as exc:
         raise InvalidCommand(exc.reason) from None
     if not isinstance(value, dict):
         raise InvalidCommand("invalid_json", "expected a JSON object")
-    unknown = set(value) - {"action", "code", "transaction"}
+    unknown = set(value) - {"action", "code", "transaction"} - extra
     if unknown:
         raise InvalidCommand("unknown_field", ", ".join(sorted(unknown)))
     return value

@@ -7,10 +7,12 @@ way: its reads go through the queue and the replies fold into the state like any
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
-from e27bridge.panel.commands import Command, CommandResult, Outcome, Refresh
+from e27bridge.panel.arm_bypass import arm_bypassing
+from e27bridge.panel.commands import ArmArea, Command, CommandResult, Outcome, Refresh
 from e27bridge.panel.confirm import CONFIRM_WINDOW, Confirmations, Watch
-from e27bridge.panel.planning import plan_command, refresh_plan
+from e27bridge.panel.planning import Plan, plan_command, refresh_plan
 from e27bridge.panel.queue import Priority, QueueResult, RequestQueue
 from e27bridge.panel.state import ConnectionState, PanelSnapshot
 from e27bridge.protocol import requests
@@ -35,20 +37,10 @@ async def execute(
         return CommandResult(Outcome.INVALID, reason=str(exc).strip("'\""))
     if snapshot.connection in UNAVAILABLE_STATES:
         return CommandResult(Outcome.UNAVAILABLE, reason=snapshot.connection.value)
-
-    async def send() -> QueueResult:
-        return await queue.submit(
-            plan.spec, plan.priority, max_age=max_age, reply_timeout=plan.reply_timeout
-        )
-
+    if isinstance(command, ArmArea) and command.bypass_open:
+        return await _arm_bypassing(queue, snapshot, command, plan, max_age)
     watch = confirmations.watch(plan.kind, plan.entity_id) if confirmations else None
-    result = await send()
-    if result.code == PanelErrorCode.NOAUTH and plan.code is not None:
-        # The code may need a privileged session: authenticate through the same queue, then
-        # resend once with the same reply timeout (a bypass ack may take 15 s).
-        auth = await queue.submit(requests.authenticate(plan.code), Priority.HIGH)
-        if auth.ok:
-            result = await send()
+    result = await write(queue, plan, max_age=max_age)
     if result.outcome is Outcome.OK and confirmations and watch and result.sent_at is not None:
         _confirm_or_reread(queue, confirmations, watch, result.sent_at, plan.reread)
     else:
@@ -57,6 +49,48 @@ async def execute(
         if result.outcome in (Outcome.OK, Outcome.UNKNOWN):
             queue.enqueue(plan.reread, Priority.BACKGROUND)  # the re-read brings the state
     return CommandResult(result.outcome, result.code, result.reason)
+
+
+async def _arm_bypassing(
+    queue: RequestQueue,
+    snapshot: PanelSnapshot,
+    command: ArmArea,
+    plan: Plan,
+    max_age: float | None,
+) -> CommandResult:
+    """The composite arm (ADR-0012), then a re-read of the area and every zone it touched
+    (the panel's broadcasts have usually said it already)."""
+    done = await arm_bypassing(
+        snapshot, command, partial(write, queue, max_age=max_age), queue.exclusive
+    )
+    touched = {z for zones in (done.data or {}).values() for z in zones}
+    for spec in (plan.reread, *(requests.get_status("zone", z) for z in sorted(touched))):
+        queue.enqueue(spec, Priority.BACKGROUND)
+    return done
+
+
+async def write(
+    queue: RequestQueue, plan: Plan, hold: object | None = None, *, max_age: float | None
+) -> QueueResult:
+    """Send one planned write; when the code needs a privileged session, authenticate
+    through the same queue and resend once with the same reply timeout (a bypass ack may
+    take 15 s). ``hold``: the exclusive unit it belongs to."""
+
+    async def send() -> QueueResult:
+        return await queue.submit(
+            plan.spec,
+            plan.priority,
+            max_age=max_age,
+            reply_timeout=plan.reply_timeout,
+            hold=hold,
+        )
+
+    result = await send()
+    if result.code == PanelErrorCode.NOAUTH and plan.code is not None:
+        auth = await queue.submit(requests.authenticate(plan.code), Priority.HIGH, hold=hold)
+        if auth.ok:
+            result = await send()
+    return result
 
 
 def _confirm_or_reread(

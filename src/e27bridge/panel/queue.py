@@ -13,7 +13,7 @@ import contextlib
 import enum
 import itertools
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import structlog
@@ -73,6 +73,7 @@ class _Item:
     future: asyncio.Future[QueueResult]
     attempts: int = 0
     busy_attempts: int = 0
+    hold: object | None = None  # the exclusive unit it belongs to (``exclusive``)
     expiry: asyncio.TimerHandle | None = field(default=None, repr=False)
 
 
@@ -96,6 +97,8 @@ class RequestQueue:
         self._on_silent_timeout = on_silent_timeout
         self._worker: asyncio.Task[None] | None = None
         self._closed = False
+        self._hold: object | None = None  # while set, only this unit's requests are sent
+        self._hold_lock = asyncio.Lock()
         self.sent_total = 0
         self.last_rtt: float | None = None
         self.listeners: list[Listener] = []  # told of every request's end (metrics)
@@ -153,6 +156,19 @@ class RequestQueue:
 
     # --- submitting ---------------------------------------------------------------
 
+    @contextlib.asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[object]:
+        """One unit of several requests (arm with bypass): while held, only requests
+        submitted with its ``hold`` are sent; the rest wait. Units run one at a time."""
+        async with self._hold_lock:
+            hold = object()
+            self._hold = hold
+            try:
+                yield hold
+            finally:
+                self._hold = None
+                self._wakeup.set()
+
     async def submit(
         self,
         spec: RequestSpec,
@@ -160,8 +176,11 @@ class RequestQueue:
         *,
         reply_timeout: float | None = None,
         max_age: float | None = None,
+        hold: object | None = None,
     ) -> QueueResult:
-        future = self.enqueue(spec, priority, reply_timeout=reply_timeout, max_age=max_age)
+        future = self.enqueue(
+            spec, priority, reply_timeout=reply_timeout, max_age=max_age, hold=hold
+        )
         return await asyncio.shield(future)
 
     def enqueue(
@@ -171,6 +190,7 @@ class RequestQueue:
         *,
         reply_timeout: float | None = None,
         max_age: float | None = None,
+        hold: object | None = None,
     ) -> asyncio.Future[QueueResult]:
         future: asyncio.Future[QueueResult] = self._loop.create_future()
         if self._closed:
@@ -190,6 +210,7 @@ class RequestQueue:
             max_age,
             self._loop.time(),
             future,
+            hold=hold,
         )
         if max_age is not None:
             item.expiry = self._loop.call_later(max_age, self._expire, item)
@@ -229,6 +250,12 @@ class RequestQueue:
 
     def _next_item(self) -> _Item | None:
         for queue in self._pending:
+            if self._hold is not None:  # a unit holds the queue: only its own requests
+                item = next((i for i in queue if i.hold is self._hold), None)
+                if item is not None:
+                    queue.remove(item)
+                    return item
+                continue
             while queue:
                 item = queue.popleft()
                 if not item.future.done():
@@ -247,7 +274,9 @@ class RequestQueue:
                 await self._wakeup.wait()
                 continue
             item = self._next_item()
-            if item is None:
+            if item is None:  # only requests outside the held unit wait: until it ends
+                self._wakeup.clear()
+                await self._wakeup.wait()
                 continue
             if item.expiry is not None:
                 item.expiry.cancel()

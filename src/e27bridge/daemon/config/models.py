@@ -249,6 +249,7 @@ class PanelConfig(_Model):
     entities: dict[EntityId, EntityOverride] = Field(default_factory=dict)
     read_only: bool = False  # publish only: every command is refused (reason read_only)
     commands: list[NodePattern] | None = None  # only these nodes take commands (not_allowed)
+    arm_bypass_open: bool = False  # HA's arm buttons bypass open zones first (ADR-0012)
 
     @model_validator(mode="before")
     @classmethod

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from e27bridge.mqtt import setters
 from e27bridge.mqtt.kinds.base import Components, HassEntity, MqttKind
 from e27bridge.mqtt.properties import PropertySpec, boolean, command, enum_format
-from e27bridge.mqtt.setters import Parsed, SetRequest
+from e27bridge.mqtt.setters import InvalidCommand, Parsed, SetRequest
 from e27bridge.panel.commands import ArmArea, SetChime
 from e27bridge.panel.state import AlarmPhase, Area, ArmMode, Capabilities
 
@@ -18,6 +18,11 @@ ARM_ACTIONS: Mapping[ArmMode, str] = {
     ArmMode.ARMED_STAY: "arm_home",
 }
 COMMAND_TEMPLATE = '{"action":"{{ action }}","code":"{{ code }}"}'
+# panels[].arm_bypass_open: HA's arm buttons bypass the open zones first (disarm never does).
+BYPASSING_TEMPLATE = (
+    '{"action":"{{ action }}","code":"{{ code }}"'
+    '{% if action != "disarm" %},"bypass_open":true{% endif %}}'
+)
 PHASES = tuple(p.value for p in AlarmPhase)
 ARM_MODES = tuple(m.value for m in ArmMode)
 
@@ -27,14 +32,19 @@ def area_actions(arm_modes: tuple[ArmMode, ...]) -> tuple[str, ...]:
 
 
 def arm(request: SetRequest, payload: bytes) -> Parsed:
-    """``{"action": "arm_away", "code": "1234"}``: only the modes the panel accepts."""
-    body = setters.json_command(payload)
+    """``{"action": "arm_away", "code": "1234"}``: only the modes the panel accepts;
+    ``"bypass_open": true`` bypasses the open zones first (ADR-0012)."""
+    body = setters.json_command(payload, frozenset({"bypass_open"}))
     modes = {ARM_ACTIONS[m]: m for m in request.arm_modes if m in ARM_ACTIONS}
     modes["disarm"] = ArmMode.DISARMED
     chosen = setters.action(body, tuple(modes))
-    return Parsed(
-        ArmArea(request.number, modes[chosen], setters.code(body)), body.get("transaction")
-    )
+    bypass_open = body.get("bypass_open", False)
+    if not isinstance(bypass_open, bool):
+        raise InvalidCommand("invalid_value", "bypass_open: expected true or false")
+    if bypass_open and chosen == "disarm":
+        raise InvalidCommand("invalid_value", "bypass_open only goes with an arm action")
+    command = ArmArea(request.number, modes[chosen], setters.code(body), bypass_open)
+    return Parsed(command, body.get("transaction"))
 
 
 _STATE = (
@@ -77,7 +87,9 @@ def components(ha: HassEntity, area: Area) -> Components:
         **ha.common("alarm_control_panel", area.name),
         "state_topic": ha.topic("state"),
         "command_topic": ha.set("command"),
-        "command_template": COMMAND_TEMPLATE,
+        "command_template": BYPASSING_TEMPLATE
+        if ha.overrides.arm_bypass_open
+        else COMMAND_TEMPLATE,
         "code": "REMOTE_CODE",
         "supported_features": [ARM_ACTIONS[m] for m in arm_modes if m in ARM_ACTIONS],
         "payload_arm_away": "arm_away",

@@ -9,6 +9,7 @@ from e27bridge.mqtt.kinds.base import Components, HassEntity, MqttKind, fixed
 from e27bridge.mqtt.properties import PropertySpec, boolean, command
 from e27bridge.mqtt.setters import InvalidCommand, Parsed, SetRequest
 from e27bridge.panel.commands import BypassZone
+from e27bridge.panel.kinds.zone import zone_bypassable
 from e27bridge.panel.state import EntityKind, Zone
 
 ZONE_ACTIONS = ("bypass", "unbypass")
@@ -29,8 +30,6 @@ _ZONE_CLASSES: tuple[tuple[str, str], ...] = (
     (r"PANIC|MEDICAL|EMERG|24HR|24_H|AUX", "safety"),
     (r"NON_ALARM", "opening"),
 )
-# Life-safety zones: a bypass switch for them is not offered (panels refuse or should).
-_NEVER_BYPASS = re.compile(r"FIRE|SMOKE|^CO$|CARBON|GAS|HEAT")
 
 
 def zone_device_class(definition: str | None) -> str | None:
@@ -39,10 +38,6 @@ def zone_device_class(definition: str | None) -> str | None:
         return None
     name = definition.upper()
     return next((cls for pattern, cls in _ZONE_CLASSES if re.search(pattern, name)), None)
-
-
-def zone_bypassable(definition: str | None) -> bool:
-    return not (definition and _NEVER_BYPASS.search(definition.upper()))
 
 
 def bypass(request: SetRequest, payload: bytes) -> Parsed:

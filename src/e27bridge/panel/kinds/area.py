@@ -134,6 +134,7 @@ class ArmArea:
     area_id: int
     mode: ArmMode
     code: int = field(repr=False)
+    bypass_open: bool = False  # bypass the open zones first, undo if refused (ADR-0012)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -83,6 +84,15 @@ def describe(old: Zone, new: Zone) -> str | None:
 
 
 BYPASS_TIMEOUT = 15.0  # the reference waits longer for zone bypass acks
+
+
+# Life-safety zones are never bypassed by the bridge: no HA switch (ADR-0006), no automatic
+# bypass when arming (ADR-0012). Panels refuse or should; we do not ask.
+_NEVER_BYPASS = re.compile(r"FIRE|SMOKE|^CO$|CARBON|GAS|HEAT")
+
+
+def zone_bypassable(definition: str | None) -> bool:
+    return not (definition and _NEVER_BYPASS.search(definition.upper()))
 
 
 @dataclass(frozen=True, slots=True)
