@@ -84,6 +84,16 @@ async def test_the_log_entry_naming_the_user_follows_at_once(
         assert result["status"] == "ok"
         await logged(s, mark, r"^Area 1 disarmed by user 1$")
 
+        # A lock and a barrier make no arm, alarm or bypass event: their entries come anyway.
+        locked = s.listener.on(f"{H}/lock-1/locked")[-1].payload == b"true"
+        target = "false" if locked else "true"
+        mark, result = await s.command(f"{H}/lock-1/locked/set", target)
+        assert result["status"] == "ok"
+        await logged(s, mark, rf"^Lock 1 {'unlocked' if locked else 'locked'}$")
+        mark, result = await s.command(f"{H}/barrier-1/command/set", "open")
+        assert result["status"] == "ok"
+        await logged(s, mark, r"^Barrier 1 open$")
+
         mark = s.listener.mark()
         s.sim.trigger_alarm(1, zone)
         event = await logged(s, mark, rf"^Area 1 \w+ alarm.*zone {zone}$")
