@@ -138,35 +138,19 @@ class Light:
 
 
 @dataclass(frozen=True, slots=True)
-class Lock:
+class Device:
+    """A lock, thermostat, barrier or keypad: its configuration is only where it is."""
+
     __pydantic_config__ = FORBID
     id: Int
     name: Str
     area_id: Int = 1
 
 
-@dataclass(frozen=True, slots=True)
-class Tstat:
-    __pydantic_config__ = FORBID
-    id: Int
-    name: Str
-    area_id: Int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class Barrier:
-    __pydantic_config__ = FORBID
-    id: Int
-    name: Str
-    area_id: Int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class Keypad:
-    __pydantic_config__ = FORBID
-    id: Int
-    name: Str
-    area_id: Int = 1
+Lock = Device
+Tstat = Device
+Barrier = Device
+Keypad = Device
 
 
 @dataclass(frozen=True, slots=True)
