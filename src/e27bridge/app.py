@@ -112,6 +112,7 @@ def bridge_settings(config: Config, connection: ConnectionSettings | None = None
         coalesce=b.coalesce_ms / 1000,
         max_pending=config.queue.depth,
         summary=config.model_dump(mode="json"),
+        tapped=frozenset(p.id for p in config.panels if p.tap),
     )
 
 

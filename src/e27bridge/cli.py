@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, str] = {
     "check-config": "e27bridge.commands.check_config",
     "health": "e27bridge.commands.health",
     "status": "e27bridge.commands.status",
+    "tap": "e27bridge.commands.tap",
     "demo": "e27bridge.commands.demo",
     "simulate": "e27bridge.commands.simulate",
     "version": "e27bridge.commands.version",

@@ -32,6 +32,7 @@ SUBCOMMANDS = (
     "check-config",
     "health",
     "status",
+    "tap",
     "version",
 )
 # Not the simulator's defaults: nothing can pass by luck with a built-in value.

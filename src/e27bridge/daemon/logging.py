@@ -20,64 +20,25 @@ import structlog
 from pydantic import SecretBytes, SecretStr
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-REDACTED = "[redacted]"
+from e27bridge.protocol.redact import REDACTED, is_secret_key, scrub_text
+
 HANDLER_NAME = "e27bridge"
 
-#: Keys whose values are secret wherever they appear (compared case-insensitively).
-SECRET_KEYS = frozenset(
-    {
-        "pin",
-        "code",
-        "user_code",
-        "usercode",
-        "access_code",
-        "accesscode",
-        "passphrase",
-        "password",
-        "passwd",
-        "link_key",
-        "linkkey",
-        "link_keys",
-        "enc",
-        "hmac",
-        "sk",
-        "shm",
-        "session_key",
-        "secret",
-        "token",
-    }
-)
-
-_KEY_ALTERNATION = "|".join(sorted((re.escape(k) for k in SECRET_KEYS), key=len, reverse=True))
-#: ``"pin": 1234``, ``code=1234``, ``\"code\":\"1234\"`` inside free text (payloads, reprs).
-_KEYED_SECRET = re.compile(
-    rf"(?P<head>(?<![A-Za-z0-9_])(?:{_KEY_ALTERNATION})\\?[\"']?\s*[:=]\s*\\?[\"']?)"
-    r"(?P<value>Secret(?:Str|Bytes)\([^)]*\)|[^\s\"'\\,;}&)\]]+)",
-    re.IGNORECASE,
-)
 #: Fields that may hold a raw MQTT payload: a bare 4-8 digit value there is taken for a PIN.
 PAYLOAD_FIELDS = frozenset({"payload", "raw", "body", "data"})
 _BARE_PIN = re.compile(r"^\s*\d{4,8}\s*$")
-
-#: ``mqtt://user:password@host``
-_URL_PASSWORD = re.compile(r"(?P<head>://[^:/@\s]+:)(?P<value>[^@\s]+)(?=@)")
-
-
-def _scrub_text(text: str) -> str:
-    text = _KEYED_SECRET.sub(lambda m: m.group("head") + REDACTED, text)
-    return _URL_PASSWORD.sub(lambda m: m.group("head") + REDACTED, text)
 
 
 def _redact_value(value: Any, depth: int = 0) -> Any:
     if isinstance(value, SecretStr | SecretBytes):
         return REDACTED
     if isinstance(value, str):
-        return _scrub_text(value)
+        return scrub_text(value)
     if depth > 8:
         return value
     if isinstance(value, Mapping):
         return {
-            k: REDACTED if _is_secret_key(k) else _redact_value(v, depth + 1)
+            k: REDACTED if is_secret_key(k) else _redact_value(v, depth + 1)
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):
@@ -91,7 +52,7 @@ def _redact_value(value: Any, depth: int = 0) -> Any:
     if isinstance(value, PurePath | datetime):
         return str(value)
     # Anything else is rendered with repr() later: scrub that text now.
-    return _scrub_text(repr(value))
+    return scrub_text(repr(value))
 
 
 def _is_bare_pin(value: object) -> bool:
@@ -100,15 +61,11 @@ def _is_bare_pin(value: object) -> bool:
     return isinstance(value, str) and bool(_BARE_PIN.match(value))
 
 
-def _is_secret_key(key: object) -> bool:
-    return isinstance(key, str) and key.lower() in SECRET_KEYS
-
-
 def redact_secrets(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
     """structlog processor: mask secret keys, ``SecretStr`` values and keyed secrets in text."""
     out: MutableMapping[str, Any] = {}
     for key, value in event_dict.items():
-        secret = _is_secret_key(key) and value is not None
+        secret = is_secret_key(key) and value is not None
         if secret or (key in PAYLOAD_FIELDS and _is_bare_pin(value)):
             out[key] = REDACTED
         else:

@@ -32,6 +32,7 @@ from e27bridge.mqtt.features import HassFeature, HomieFeature
 from e27bridge.mqtt.hass import DiscoveryMode
 from e27bridge.mqtt.inbound import MAX_INBOUND_BYTES, Guard, Inbound
 from e27bridge.mqtt.overrides import PanelOverrides
+from e27bridge.mqtt.tap import TapFeature
 from e27bridge.mqtt.topics import Topics
 from e27bridge.panel.api import PanelDirectory
 from e27bridge.panel.bus import Subscription
@@ -58,6 +59,7 @@ class BridgeSettings:
     coalesce: float = 0.0  # seconds
     max_pending: int = 64  # commands of ours per panel queue
     summary: Mapping[str, Any] = field(default_factory=dict)  # for bridge/info, no secrets
+    tapped: frozenset[str] = frozenset()  # panels whose traffic goes to <base>/<panel>/tap
 
 
 class MqttBridge:
@@ -115,6 +117,7 @@ class MqttBridge:
                 mode=settings.discovery_mode,
             ),
             EventStream(t, self.conn),
+            TapFeature(t, self.conn, panels, settings.tapped),
             BridgeTopics(
                 t, self.conn, panels, settings.summary, self.republish, mqtt_state=self._mqtt_state
             ),

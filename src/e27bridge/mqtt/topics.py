@@ -121,6 +121,9 @@ class Topics:
     def panel_event(self, panel_id: str) -> str:
         return f"{self.base}/{panel_id}/event"
 
+    def panel_tap(self, panel_id: str) -> str:
+        return f"{self.base}/{panel_id}/tap"
+
     # -- Home Assistant ------------------------------------------------------------------
     def hass_config(self, panel_id: str) -> str:
         return f"{self.discovery_prefix}/device/{panel_id}/config"

@@ -13,6 +13,7 @@ from typing import Protocol
 from e27bridge.panel.bus import Subscription
 from e27bridge.panel.commands import Command, CommandResult
 from e27bridge.panel.state import PanelSnapshot
+from e27bridge.panel.tap import Tap
 
 
 class PanelHandle(Protocol):
@@ -27,6 +28,11 @@ class PanelHandle(Protocol):
 
     def subscribe(self) -> Subscription:
         """Events of this panel from now on (use ``snapshot`` for the current state)."""
+        ...
+
+    @property
+    def taps(self) -> list[Tap]:
+        """Listeners told of every request sent and message received, redacted (the tap)."""
         ...
 
     async def submit(self, command: Command) -> CommandResult:

@@ -33,6 +33,7 @@ from e27bridge.panel.session import HelloFailed, Session
 from e27bridge.panel.settings import PanelSettings, ReconnectPolicy
 from e27bridge.panel.state import ConnectionState, LinkHealth, PanelInfo, PanelSnapshot
 from e27bridge.panel.statekeeper import StateKeeper
+from e27bridge.panel.tap import Tap
 from e27bridge.protocol import requests
 from e27bridge.protocol.errors import E27Error, LinkFailed
 from e27bridge.protocol.hello import HelloLinkRequired, HelloOutcome
@@ -98,6 +99,7 @@ class PanelOwner:
         self._last_error: str | None = None
         self._streak_warned = False
         self._eventlog: EventLogFollower | None = None
+        self.taps: list[Tap] = []
 
     # --- PanelHandle ----------------------------------------------------------------
 
@@ -140,6 +142,7 @@ class PanelOwner:
 
     async def start(self) -> None:
         self._queue = RequestQueue(self.settings.queue, on_silent_timeout=self._link_check)
+        self._queue.taps = self.taps  # the traffic tap's listeners (panels[].tap)
         self._confirmations = Confirmations()
         self._queue.start(lambda run: self._spawn("queue", run))
         self._eventlog = EventLogFollower(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from e27bridge.panel.commands import Outcome
+from e27bridge.panel.tap import Tap, inbound_record, request_record
 from e27bridge.protocol.correlator import Correlator, Ended, EndReason
 from e27bridge.protocol.errors import PanelErrorCode, TransportError, reason_for
 from e27bridge.protocol.messages import Inbound, SeqAllocator
@@ -102,6 +103,7 @@ class RequestQueue:
         self.sent_total = 0
         self.last_rtt: float | None = None
         self.listeners: list[Listener] = []  # told of every request's end (metrics)
+        self.taps: list[Tap] = []  # told of every request sent and message received
 
     # --- lifecycle ----------------------------------------------------------------
 
@@ -239,6 +241,10 @@ class RequestQueue:
 
     def on_message(self, message: Inbound) -> bool:
         """Feed every inbound message; True when it was the awaited reply."""
+        if self.taps:
+            record = inbound_record(message)
+            for tap in self.taps:
+                tap(record)
         ended = self._correlator.received(message, self._loop.time())
         if ended is None:
             return False
@@ -309,6 +315,10 @@ class RequestQueue:
         # the write is still draining.
         self._last_sent = self._loop.time()
         self._correlator.sent(seq, self._last_sent, item.timeout)
+        if self.taps:  # before the write: its reply may arrive while the write drains
+            record = request_record(seq, item.spec)
+            for tap in self.taps:
+                tap(record)
         try:
             await sender(seq, item.spec)
         except TransportError as exc:

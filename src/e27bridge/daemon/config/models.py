@@ -250,6 +250,7 @@ class PanelConfig(_Model):
     read_only: bool = False  # publish only: every command is refused (reason read_only)
     commands: list[NodePattern] | None = None  # only these nodes take commands (not_allowed)
     arm_bypass_open: bool = False  # HA's arm buttons bypass open zones first (ADR-0012)
+    tap: bool = False  # publish the decoded, redacted traffic to <base_topic>/<id>/tap
 
     @model_validator(mode="before")
     @classmethod
