@@ -10,7 +10,7 @@ from typing import Any
 
 import jsonschema
 
-from e27bridge.mqtt.homie_rules import description_errors, value_errors
+from e27bridge.mqtt.homie_rules import description_errors, readiness_errors, value_errors
 from e27bridge.mqtt.topics import is_homie_id
 from mqtt.schemas import hass_errors, homie_schema_errors
 
@@ -46,6 +46,10 @@ def homie_errors(tree: Mapping[str, bytes], root: str) -> list[str]:
         state = tree.get(f"homie/5/{device}/$state")
         if state not in HOMIE_STATES:
             errors.append(f"{device}: $state {state!r}")
+        if state == b"ready":
+            base = f"homie/5/{device}/"
+            owed = readiness_errors(desc, lambda t: t in tree, lambda p, b=base: b + p)
+            errors += [f"{device} is ready while {e}" for e in owed]
     for topic, payload in tree.items():
         parts = topic.split("/")
         if parts[:2] != ["homie", "5"]:

@@ -174,7 +174,7 @@ async def test_a_kind_added_in_one_module_flows_through_every_layer() -> None:
         # Homie: a node with its property, valid by the schema, with a value.
         description = panel_description(snapshot, "e27bridge", 1, ARM)
         assert description["nodes"]["doorbell-2"]["properties"]["ringing"]["datatype"] == "boolean"
-        assert description["nodes"]["doorbell-2"]["type"] == "e27-doorbell"
+        assert description["nodes"]["doorbell-2"]["type"] == "e27bridge.doorbell"
         assert homie_schema_errors(description) == []
         node = panel_nodes(snapshot, ARM)["doorbell-2"]
         prop = node.property("ringing")

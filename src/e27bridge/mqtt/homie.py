@@ -3,6 +3,10 @@
 Only changed retained values are published (a per-topic cache); ``$description`` only
 changes while the device is in ``init``; troubles are ``$alert``s; removed nodes have their
 retained topics cleared. See ADR-0101 for the ``$state`` mapping of panel sessions.
+
+A retained property is declared once its value is known and stays declared (ADR-0120), so
+``ready`` always means every declared property has a value; every settable retained
+property has a ``$target`` from its first value on.
 """
 
 from __future__ import annotations
@@ -14,11 +18,11 @@ from typing import Any
 
 import structlog
 
-from e27bridge.mqtt.kinds import MQTT_KINDS
-from e27bridge.mqtt.nodes import Node, entity_node, format_value, panel_nodes, system_node
+from e27bridge.mqtt.homie_tree import KnownValues, NodeTree
+from e27bridge.mqtt.nodes import TYPE_NAMESPACE, Node, panel_nodes
 from e27bridge.mqtt.sink import Sink
-from e27bridge.mqtt.topics import SYSTEM_NODE, Topics, homie_id, node_id
-from e27bridge.panel.state import ArmMode, ConnectionState, EntityKind, PanelSnapshot
+from e27bridge.mqtt.topics import SYSTEM_NODE, Topics, homie_id
+from e27bridge.panel.state import ArmMode, ConnectionState, PanelSnapshot
 
 log = structlog.get_logger(__name__)
 
@@ -64,6 +68,7 @@ def panel_description(
     version: int,
     arm_modes: tuple[ArmMode, ...] | None = None,
 ) -> dict[str, Any]:
+    """The whole description of ``snapshot`` (every property, whether its value is known)."""
     nodes = panel_nodes(snapshot, arm_modes)
     return _description(snapshot, bridge_id, version, {n: v.describe() for n, v in nodes.items()})
 
@@ -75,90 +80,11 @@ def _description(
         "homie": HOMIE,
         "version": version,
         "name": snapshot.info.name or snapshot.panel_id,
-        "type": "e27-panel",
+        "type": f"{TYPE_NAMESPACE}.panel",
         "root": bridge_id,
         "parent": bridge_id,
         "nodes": nodes,
     }
-
-
-class NodeTree:
-    """A panel's nodes, rebuilt per entity: only nodes whose entity object changed are new.
-
-    Snapshots are immutable and a change replaces only the entities it touches (and only
-    the mapping of their kind), so a zone change costs one node, not the panel; the
-    description is re-rendered only when a node's description (or the set of nodes, the
-    name, the capabilities) changed.
-    """
-
-    def __init__(self, writable: Callable[[str], bool] = lambda node: True) -> None:
-        self._writable = writable  # False: the node's commands are always refused
-        self.nodes: dict[str, Node] = {}
-        self._kinds: dict[EntityKind, tuple[Mapping[int, Any], dict[int, Node]]] = {}
-        self._described: dict[str, dict[str, Any]] = {}
-        self._key: object = None
-
-    def update(self, snapshot: PanelSnapshot) -> tuple[list[Node], bool]:
-        """(nodes whose values may have changed, whether the description changed)."""
-        key = (snapshot.capabilities, snapshot.info.name)
-        if key != self._key:
-            self._key, self._kinds = key, {}
-        system = system_node(snapshot)
-        changed = [system]
-        structure = self._refresh_described(system) or not self._kinds
-        kinds: dict[EntityKind, tuple[Mapping[int, Any], dict[int, Node]]] = {}
-        for kind in MQTT_KINDS:
-            entities = snapshot.entities(kind)
-            old = self._kinds.get(kind)
-            if old is not None and old[0] is entities:
-                kinds[kind] = old
-                continue
-            previous = old[1] if old is not None else {}
-            nodes, restructured = self._kind_nodes(kind, entities, previous, snapshot, changed)
-            structure = structure or restructured
-            kinds[kind] = (entities, nodes)
-        self._kinds = kinds
-        if structure or not self.nodes:
-            self.nodes = {SYSTEM_NODE: system}
-            for _, nodes in kinds.values():
-                self.nodes.update((n.id, n) for n in nodes.values())
-            for nid in self._described.keys() - self.nodes.keys():
-                del self._described[nid]
-        else:  # the same node ids: replace the changed ones in place
-            self.nodes.update((n.id, n) for n in changed)
-        return changed, structure
-
-    def described(self) -> dict[str, Any]:
-        return {nid: self._described[nid] for nid in self.nodes}
-
-    def _kind_nodes(
-        self,
-        kind: EntityKind,
-        entities: Mapping[int, Any],
-        previous: dict[int, Node],
-        snapshot: PanelSnapshot,
-        changed: list[Node],
-    ) -> tuple[dict[int, Node], bool]:
-        """One kind's nodes (new ones appended to ``changed``); True if described anew."""
-        nodes: dict[int, Node] = {}
-        structure = entities.keys() != previous.keys()
-        for number in sorted(entities):
-            entity = entities[number]
-            node = previous.get(number)
-            if node is None or node.source is not entity:
-                nid = node_id(kind, number)
-                node = entity_node(kind, entity, snapshot.capabilities, self._writable(nid))
-                changed.append(node)
-                structure = self._refresh_described(node) or structure
-            nodes[number] = node
-        return nodes, structure
-
-    def _refresh_described(self, node: Node) -> bool:
-        described = node.describe()
-        if described == self._described.get(node.id):
-            return False
-        self._described[node.id] = described
-        return True
 
 
 def root_description(bridge_id: str, children: list[str], version: int) -> dict[str, Any]:
@@ -166,7 +92,7 @@ def root_description(bridge_id: str, children: list[str], version: int) -> dict[
         "homie": HOMIE,
         "version": version,
         "name": "e27bridge" if bridge_id == "e27bridge" else f"e27bridge {bridge_id}",
-        "type": "e27-bridge",
+        "type": f"{TYPE_NAMESPACE}.bridge",
         "children": children,
         "nodes": {},
     }
@@ -192,13 +118,16 @@ class HomieRoot:
         self._clock = clock
 
     async def publish_all(self) -> None:
-        bid = self._topics.bridge_id
-        await self._sink.publish(self._topics.state(bid), "init")
-        description = root_description(bid, self._children, self._clock.next())
-        await self._sink.publish(self._topics.description(bid), _json(description))
+        """``init`` first; the description waits for :meth:`ready`, after the children."""
+        await self._sink.publish(self._topics.state(self._topics.bridge_id), "init")
 
     async def ready(self) -> None:
-        await self._sink.publish(self._topics.state(self._topics.bridge_id), "ready")
+        """The description, then ``ready``: call once every child's description is out, so
+        a controller that follows ``children`` finds each one described."""
+        bid = self._topics.bridge_id
+        description = root_description(bid, self._children, self._clock.next())
+        await self._sink.publish(self._topics.description(bid), _json(description))
+        await self._sink.publish(self._topics.state(bid), "ready")
 
     async def disconnected(self) -> None:
         await self._sink.publish(self._topics.state(self._topics.bridge_id), "disconnected")
@@ -214,20 +143,21 @@ class HomiePanel:
         panel_id: str,
         clock: VersionClock,
         writable: Callable[[str], bool] = lambda node: True,
+        *,
+        known: KnownValues | None = None,
     ) -> None:
         self._t = topics
         self._writable = writable
         self._sink = sink
         self.panel_id = panel_id
         self._clock = clock
-        self._cache: dict[str, bytes] = {}  # retained value topics as last published
+        self._cache: dict[str, bytes] = {}  # retained value and $target topics as published
+        self._known = known or KnownValues()
         self._structure: dict[str, Any] | None = None
         self._state: str | None = None
         self._alerts: dict[str, str] = {}
-        self._target_used: set[tuple[str, str]] = set()
-        self._pending_target: dict[tuple[str, str], bytes] = {}
         self._found: set[str] = set()  # retained topics seen on the broker, not yet judged
-        self._tree = NodeTree(self._writable)
+        self._tree = NodeTree(self._writable, self._known)
 
     # -- lifecycle -------------------------------------------------------------------------
     async def publish_all(self, snapshot: PanelSnapshot) -> None:
@@ -236,19 +166,21 @@ class HomiePanel:
         self._structure = None
         self._state = None
         self._alerts.clear()
-        self._tree = NodeTree(self._writable)
+        self._tree = NodeTree(self._writable, self._known)
         await self.sync(snapshot)
 
     async def sync(self, snapshot: PanelSnapshot) -> None:
         """Bring the retained tree in line with ``snapshot``, publishing only differences."""
-        nodes, restructured = self._tree.update(snapshot)
+        admit = self._state != "ready" or self._known.late_allowed()
+        nodes, restructured = self._tree.update(snapshot, admit)
         target_state = HOMIE_STATE[snapshot.connection]
         if restructured or self._structure is None:
             description = _description(snapshot, self._t.bridge_id, 0, self._tree.described())
             await self._set_state("init")
+            self._known.described()
             description["version"] = self._clock.next()
             await self._sink.publish(self._t.description(self.panel_id), _json(description))
-            await self._clear_removed(set(description["nodes"]))
+            await self._clear_removed(description["nodes"])
             self._structure = _structure(description)
             log.info(
                 "homie_description_published",
@@ -289,19 +221,16 @@ class HomiePanel:
     # -- $target ---------------------------------------------------------------------------
     async def accepted(self, node: str, prop: str, payload: bytes) -> None:
         """A ``/set`` was accepted: echo the exact payload to ``$target`` (retained)."""
-        key = (node, prop)
-        self._target_used.add(key)
-        self._pending_target[key] = payload
-        await self._sink.publish(self._t.target(self.panel_id, node, prop), payload)
+        await self._publish_cached(self._t.target(self.panel_id, node, prop), payload)
 
     async def settled(self, node: str, prop: str, ok: bool) -> None:
-        """The command finished; a failed one puts ``$target`` back to the real value."""
-        key = (node, prop)
-        if ok or self._pending_target.pop(key, None) is None:
-            return
+        """The command finished; a failed one puts ``$target`` back to the real value.
+
+        A successful one leaves ``$target`` until the panel reports the value.
+        """
         current = self._cache.get(self._t.prop(self.panel_id, node, prop))
-        if current is not None:
-            await self._sink.publish(self._t.target(self.panel_id, node, prop), current)
+        if not ok and current is not None:
+            await self._publish_cached(self._t.target(self.panel_id, node, prop), current)
 
     # -- internals -------------------------------------------------------------------------
     async def _set_state(self, state: str) -> None:
@@ -311,36 +240,33 @@ class HomiePanel:
             log.info("homie_state", panel=self.panel_id, state=state)
 
     async def _publish_node(self, node: Node) -> None:
-        for spec in node.properties:
-            if not spec.retained:
-                continue
-            payload = format_value(spec, spec.value(node.source))
+        """Declared values, and ``$target`` (the same value) of settable retained ones."""
+        for spec in self._known.visible(node, admit=False).properties:
+            payload = self._known.payload(node, spec) if spec.retained else None
             topic = self._t.prop(self.panel_id, node.id, spec.id)
             if payload is None or self._cache.get(topic) == payload:
                 continue
             urgent = node.urgent or spec.urgent
+            await self._publish_cached(topic, payload, urgent)
+            if spec.settable:
+                target = self._t.target(self.panel_id, node.id, spec.id)
+                await self._publish_cached(target, payload, urgent)
+
+    async def _publish_cached(self, topic: str, payload: bytes, urgent: bool = True) -> None:
+        if self._cache.get(topic) != payload:
             await self._sink.publish(topic, payload, urgent=urgent)
             self._cache[topic] = payload
-            key = (node.id, spec.id)
-            if key in self._target_used:
-                self._pending_target.pop(key, None)
-                await self._sink.publish(
-                    self._t.target(self.panel_id, node.id, spec.id), payload, urgent=urgent
-                )
 
-    async def _clear_removed(self, node_ids: set[str]) -> None:
+    async def _clear_removed(self, nodes: Mapping[str, Any]) -> None:
+        """Clear the value and ``$target`` topics of properties no longer declared."""
         prefix = self._t.device(self.panel_id) + "/"
         for topic in list(self._cache):
-            node = topic[len(prefix) :].split("/", 1)[0]
-            if node in node_ids:
+            parts = topic[len(prefix) :].split("/")
+            props = nodes.get(parts[0], {}).get("properties", {})
+            if parts[1] in props and (len(parts) == 2 or props[parts[1]].get("settable")):
                 continue
             await self._sink.publish(topic, b"")
             del self._cache[topic]
-            prop = topic[len(prefix) :].split("/", 1)[1]
-            if (node, prop) in self._target_used:
-                self._target_used.discard((node, prop))
-                self._pending_target.pop((node, prop), None)
-                await self._sink.publish(self._t.target(self.panel_id, node, prop), b"")
             log.info("homie_topic_removed", panel=self.panel_id, topic=topic)
 
     async def clear_ghosts(self) -> None:
@@ -383,4 +309,12 @@ class HomiePanel:
                 self._alerts[alert_id] = message
 
 
-__all__ = ["HOMIE_STATE", "SYSTEM_NODE", "HomiePanel", "HomieRoot", "VersionClock"]
+__all__ = [
+    "HOMIE_STATE",
+    "SYSTEM_NODE",
+    "HomiePanel",
+    "HomieRoot",
+    "KnownValues",
+    "NodeTree",
+    "VersionClock",
+]

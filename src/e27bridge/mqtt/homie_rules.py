@@ -1,4 +1,5 @@
-"""Homie v5 rules JSON Schema cannot express: ``format`` per datatype and payload syntax.
+"""Homie v5 rules JSON Schema cannot express: ``format`` per datatype, payload syntax,
+namespaced types, and what a ``ready`` device owes (values, ``$target``, described children).
 
 Used by the tests on everything the bridge publishes; kept in the package so a user can run
 the same checks against a live broker capture.
@@ -92,6 +93,7 @@ def description_errors(
         errors.append("child device without the right root")
     if description.get("root") == device_id:
         errors.append("a root device must not name itself as root")
+    errors += type_errors(description)
     for node_id, node in description.get("nodes", {}).items():
         if not is_homie_id(node_id):
             errors.append(f"node id {node_id!r}")
@@ -142,3 +144,81 @@ def _range_errors(value: float, fmt: str | None) -> list[str]:
     if high and value > float(high):
         return [f"{value} above {high}"]
     return []
+
+
+# Homie v5 ``type``: "please ensure proper namespacing"; ours are ``namespace.name``.
+_NAMESPACED_TYPE = re.compile(r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$")
+
+
+def type_errors(description: Mapping[str, Any]) -> list[str]:
+    """The device's and every node's ``type``, when given, must be namespaced."""
+    types = [("device", description.get("type"))]
+    types += [(f"node {n}", node.get("type")) for n, node in description.get("nodes", {}).items()]
+    return [
+        f"{where} type {value!r} is not namespaced (namespace.name)"
+        for where, value in types
+        if value is not None and not _NAMESPACED_TYPE.match(str(value))
+    ]
+
+
+def readiness_errors(
+    description: Mapping[str, Any], retained: Callable[[str], bool], topic_of: Callable[[str], str]
+) -> list[str]:
+    """What a ``ready`` device still owes: a value for every retained property and a
+    ``$target`` for every settable retained one (``$target`` is used from the first value on
+    or never). ``retained(topic)`` says whether the broker holds a value there."""
+    errors: list[str] = []
+    for node_id, node in description.get("nodes", {}).items():
+        for prop_id, prop in node.get("properties", {}).items():
+            if prop.get("retained", True) is False:
+                continue
+            topic = topic_of(f"{node_id}/{prop_id}")
+            if not retained(topic):
+                errors.append(f"{node_id}/{prop_id}: no value")
+            elif prop.get("settable", False) and not retained(f"{topic}/$target"):
+                errors.append(f"{node_id}/{prop_id}: no $target")
+    return errors
+
+
+class StreamChecker:
+    """Homie v5 ordering rules over the messages of one broker, in the order received.
+
+    At each ``$state`` = ``ready`` the device owes nothing (:func:`readiness_errors`); when a
+    root's ``$description`` lists a child, that child's ``$description`` is already out.
+    """
+
+    def __init__(self, prefix: str = "homie") -> None:
+        self._base = f"{prefix}/5/"
+        self._retained: dict[str, bytes] = {}
+        self._descriptions: dict[str, Any] = {}
+        self.errors: list[str] = []
+
+    def feed(self, topic: str, payload: bytes) -> None:
+        if not topic.startswith(self._base):
+            return
+        if payload:
+            self._retained[topic] = payload
+        else:
+            self._retained.pop(topic, None)
+        device, _, rest = topic[len(self._base) :].partition("/")
+        if rest == "$description" and payload:
+            self._description(device, json.loads(payload))
+        elif rest == "$state" and payload == b"ready":
+            self._ready(device)
+
+    def _description(self, device: str, description: Any) -> None:
+        self._descriptions[device] = description
+        for child in description.get("children", []):
+            if child not in self._descriptions:
+                self.errors.append(f"{device} lists child {child} before its $description")
+
+    def _ready(self, device: str) -> None:
+        description = self._descriptions.get(device)
+        if description is None:
+            self.errors.append(f"{device}: ready without a $description")
+            return
+        base = f"{self._base}{device}/"
+        for problem in readiness_errors(
+            description, lambda t: t in self._retained, lambda p: base + p
+        ):
+            self.errors.append(f"{device} ready while {problem}")

@@ -24,6 +24,7 @@ from e27bridge.panel.state import (
 
 __all__ = [
     "ARM_ACTIONS",
+    "TYPE_NAMESPACE",
     "Node",
     "PropertySpec",
     "entity_node",
@@ -31,6 +32,10 @@ __all__ = [
     "panel_nodes",
     "system_node",
 ]
+
+# Homie ``type`` values are namespaced (``e27bridge.zone``) so they never collide with
+# another publisher's types (ADR-0120).
+TYPE_NAMESPACE = "e27bridge"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +106,14 @@ def entity_node(
     if not writable:
         props = tuple(replace(p, settable=False, setter=None) for p in props if p.retained)
     return Node(
-        nid, entity.name or nid, f"e27-{kind.value}", kind, entity.id, entity, props, spec.urgent
+        nid,
+        entity.name or nid,
+        f"{TYPE_NAMESPACE}.{kind.value}",
+        kind,
+        entity.id,
+        entity,
+        props,
+        spec.urgent,
     )
 
 
@@ -120,4 +132,6 @@ def panel_nodes(
 
 
 def system_node(snapshot: PanelSnapshot) -> Node:
-    return Node(SYSTEM_NODE, "System", "e27-system", None, 0, snapshot, SYSTEM_PROPERTIES)
+    return Node(
+        SYSTEM_NODE, "System", f"{TYPE_NAMESPACE}.system", None, 0, snapshot, SYSTEM_PROPERTIES
+    )

@@ -339,7 +339,9 @@ class PanelOwner:
         assert self._eventlog is not None
         self._eventlog.start_at(result.log_newest)  # nothing older is replayed
         self._ready = True
-        self._state.update_health(internal_error=None)  # a fresh read: trustworthy again
+        # A fresh read: trustworthy again, and its round trips give the RTT, so the ready
+        # snapshot has every diagnostic (Homie declares a property once it has a value).
+        self._update_health(internal_error=None)
         self._state.set_connection(ConnectionState.READY, None)
         log.info(
             "panel_ready",
