@@ -70,6 +70,34 @@ async def test_a_property_is_declared_once_its_value_is_known_and_stays() -> Non
     assert checked(sink) == []
 
 
+async def test_late_values_wait_for_one_init_cycle_together() -> None:
+    """A ready device takes new properties at most once per hold (each wireless zone's
+    first RSSI would otherwise be an init/ready cycle of its own)."""
+    now = [0.0]
+    sink = RecordingSink()
+    homie = HomiePanel(
+        Topics(), sink, "home", VersionClock(), known=KnownValues(60, lambda: now[0])
+    )
+    base = snapshot()
+    await homie.sync(base)
+    now[0] = 10
+    mark = len(sink.published)
+    late = with_zone(base, rssi=-61)
+    await homie.sync(late)
+    assert sink.sent[mark:] == []  # held: no init, no undeclared value
+    late = late.with_entities(
+        EntityKind.ZONE, {**late.zones, 2: dataclasses.replace(late.zones[2], rssi=-70)}
+    )
+    await homie.sync(late)
+    assert sink.sent[mark:] == []
+    now[0] = 61
+    await homie.sync(late)
+    sent = sink.sent[mark:]
+    assert [p for t, p in sent if t == f"{H}/$state"] == ["init", "ready"]
+    assert (f"{H}/zone-1/rssi", b"-61") in sent and (f"{H}/zone-2/rssi", b"-70") in sent
+    assert checked(sink) == []
+
+
 async def test_every_settable_retained_property_has_a_target_from_its_first_value() -> None:
     sink = RecordingSink()
     homie = HomiePanel(Topics(), sink, "home", VersionClock())
