@@ -45,7 +45,7 @@ SHUTDOWN_GRACE = 3.0  # seconds for the in-flight request; the whole stop stays 
 
 def topics_from_config(config: Config) -> Topics:
     b = config.bridge
-    return Topics(b.id, b.base_topic, b.homie_prefix, b.discovery_prefix)
+    return Topics(b.id, b.base_topic, b.homie_prefix, b.discovery_prefix, tuple(b.homie_versions))
 
 
 def tls_settings(tls: TlsConfig) -> TlsSettings | None:

@@ -193,6 +193,12 @@ def test_default_config_path_follows_environment() -> None:
         ('[bridge]\nid = "-x"\n', "bridge.id: '-x' is not a Homie id"),
         ('[bridge]\nbase_topic = "a/+/b"\n', "bridge.base_topic: must not contain MQTT wildcards"),
         ('[bridge]\nhomie_prefix = "/homie"\n', "bridge.homie_prefix: must be non-empty"),
+        ("[bridge]\nhomie_versions = [3]\n", "bridge.homie_versions[0]: Input should be 5 or 4"),
+        ("[bridge]\nhomie_versions = []\n", "bridge.homie_versions: Value should have at least 1"),
+        (
+            "[bridge]\nhomie_versions = [4, 4]\n",
+            "bridge.homie_versions: each Homie version at most",
+        ),
         (
             "[bridge]\ncoalesce_ms = 300\n",
             "bridge.coalesce_ms: Input should be less than or equal to 250",

@@ -85,6 +85,7 @@ def daemon_toml(
     extra: str = "",
     discovery_mode: str = "device",
     panel_extra: str = "",
+    bridge: str = "",
 ) -> str:
     credentials = f'access_code = "{ACCESS_CODE}"\npassphrase = "{PASSPHRASE}"' if link else ""
     return (
@@ -100,6 +101,7 @@ reconnect_max_backoff = 0.3
 state_dir = "{state_dir}"
 ha_republish_delay = 0.05
 discovery_mode = "{discovery_mode}"
+{bridge}
 
 [logging]
 level = "DEBUG"
@@ -208,6 +210,7 @@ class Stack:
     state_dir: Path
     daemon: DaemonRunner
     retired: list[Simulator] = field(default_factory=list)
+    ready_topic: str = f"{H}/$state"  # the Homie 4 device's with homie_versions = [4]
 
     @property
     def simulators(self) -> list[Simulator]:
@@ -239,7 +242,7 @@ class Stack:
 
     async def wait_ready(self, start: int = 0, timeout: float = 15) -> None:
         """The panel device is ``ready`` again (after ``start``, a listener mark)."""
-        await self.value(f"{H}/$state", b"ready", start, timeout)
+        await self.value(self.ready_topic, b"ready", start, timeout)
 
     async def restart_daemon(self) -> None:
         """Stop the daemon and start a new one on the same config and state directory."""
@@ -302,6 +305,7 @@ def stack(broker: Broker, tmp_path: Path) -> StackFactory:
         extra_config: str = "",
         discovery_mode: str = "device",
         panel_config: str = "",  # lines added to the panel's [[panels]] table
+        bridge_config: str = "",  # lines added to [bridge]
     ) -> AsyncIterator[Stack]:
         state_dir = tmp_path / "state"
         state_dir.mkdir(exist_ok=True)
@@ -317,6 +321,7 @@ def stack(broker: Broker, tmp_path: Path) -> StackFactory:
                     extra_config,
                     discovery_mode,
                     panel_config,
+                    bridge_config,
                 )
             )
             daemon: DaemonRunner
@@ -326,6 +331,8 @@ def stack(broker: Broker, tmp_path: Path) -> StackFactory:
                 daemon = InProcessDaemon(load_config(config_path, env={}))
             async with Listener(broker.port) as listener:
                 s = Stack(broker, sim, listener, config_path, state_dir, daemon)
+                if "homie_versions = [4]" in bridge_config:
+                    s.ready_topic = f"homie/{PANEL}/$state"
                 await daemon.start()
                 try:
                     if link:

@@ -21,7 +21,7 @@ VOLATILE = "<volatile>"
 # $description versions, which are millisecond clocks).
 _VOLATILE_KEYS = frozenset({"version", "sw_version"})
 # Whole topics whose value depends on timing (round trips, a background read in flight).
-_VOLATILE_TOPICS = (re.compile(r"^homie/5/[^/]+/system/(rtt|queue-depth)$"),)
+_VOLATILE_TOPICS = (re.compile(r"^homie/(5/)?[^/]+/system/(rtt|queue-depth)$"),)
 
 
 def _walk(value: Any, run_values: Mapping[Any, str]) -> Any:

@@ -35,6 +35,12 @@ def run_values(s: Stack) -> dict[Any, str]:
 
 async def test_retained_tree_matches_golden_and_validates(stack: StackFactory) -> None:
     async with stack(subprocess=True) as s:
+        # bridge/info follows the panel on a consumer of its own: wait until it says ready
+        await s.listener.wait_for(
+            lambda m: (
+                m.topic == "e27bridge/bridge/info" and m.json()["panels"][0]["state"] == "ready"
+            )
+        )
         tree = await retained_tree(s.broker.port, settle=0.4)
         assert tree[f"{H}/$state"] == b"ready"
         assert tree["homie/5/e27bridge/$state"] == b"ready"

@@ -34,12 +34,16 @@ class Received:
 
 
 async def retained_tree(
-    port: int, topic_filter: str = "#", settle: float = 0.3
+    port: int, topic_filter: str = "#", settle: float = 0.3, qos: int = 1
 ) -> dict[str, bytes]:
-    """Every retained message under ``topic_filter`` (waits until ``settle`` s of quiet)."""
+    """Every retained message under ``topic_filter`` (waits until ``settle`` s of quiet).
+
+    ``qos=0`` for trees of more than 1000 topics: mosquitto drops QoS 1 messages queued past
+    ``max_queued_messages`` (1000) for one client.
+    """
     tree: dict[str, bytes] = {}
     async with aiomqtt.Client("127.0.0.1", port, identifier=None) as client:
-        await client.subscribe(topic_filter, qos=1)
+        await client.subscribe(topic_filter, qos=qos)
         while True:
             try:
                 async with asyncio.timeout(settle):

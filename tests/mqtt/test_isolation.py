@@ -75,7 +75,7 @@ async def test_a_feature_failing_on_an_engine_event_is_isolated(broker: Broker) 
 async def test_the_bridge_composes_one_feature_per_job(broker: Broker) -> None:
     async with rig(broker) as r:
         names = [f.name for f in r.bridge.features]
-        assert names == ["homie", "hass", "events", "tap", "bridge_requests", "commands"]
+        assert names == ["homie", "homie4", "hass", "events", "tap", "bridge_requests", "commands"]
         subscribed = set(r.bridge.conn.subscriptions)
         for feature in r.bridge.features:
             assert set(feature.subscriptions()) <= subscribed

@@ -83,3 +83,19 @@ def test_ids() -> None:
     assert mac12("00:11:22:33:44:AA") == "0011223344aa"
     with pytest.raises(ValueError, match="not a MAC"):
         mac12("00:11:22")
+
+
+def test_homie4_set_topics_parse_only_when_homie4_is_published() -> None:
+    both = Topics(homie_prefix="site/homie", homie_versions=(5, 4))
+    assert both.set_filters == ("site/homie/5/+/+/+/set", "site/homie/+/+/+/set")
+    assert both.parse_set("site/homie/home/output-1/on/set") == SetTopic(
+        "home", "output-1", "on", version=4
+    )
+    assert both.parse_set("site/homie/5/home/output-1/on/set") == SetTopic("home", "output-1", "on")
+    assert PLAIN.parse_set("homie/home/output-1/on/set") is None  # v4 not published
+    only4 = Topics(homie_versions=(4,))
+    assert only4.set_filters == ("homie/+/+/+/set",)
+    assert only4.parse_set("homie/5/home/output-1/on/set") is None
+    # without v5, the property topics (which HA discovery names) are the Homie 4 ones
+    assert only4.prop("home", "zone-1", "open") == "homie/home/zone-1/open"
+    assert only4.set("home", "zone-1", "bypassed") == "homie/home/zone-1/bypassed/set"

@@ -30,6 +30,7 @@ from e27bridge.mqtt.events import EventStream
 from e27bridge.mqtt.feature import Feature
 from e27bridge.mqtt.features import HassFeature, HomieFeature
 from e27bridge.mqtt.hass import DiscoveryMode
+from e27bridge.mqtt.homie4 import Homie4Feature
 from e27bridge.mqtt.inbound import MAX_INBOUND_BYTES, Guard, Inbound
 from e27bridge.mqtt.overrides import PanelOverrides
 from e27bridge.mqtt.tap import TapFeature
@@ -73,7 +74,8 @@ class MqttBridge:
         self._guard = Guard()
         self.conn = MqttConnection(
             settings.connection,
-            will=Will(t.state(t.bridge_id), "lost"),
+            # without Homie v5 there is no root device: each Homie 4 device has its own will
+            will=Will(t.state(t.bridge_id), "lost") if t.homie5 else None,
             on_connect=self._on_connect,
             on_message=self._on_message,
         )
@@ -93,11 +95,19 @@ class MqttBridge:
             unsubscribe=self.conn.unsubscribe,
         )
         self._homie = homie
+        homie4 = Homie4Feature(
+            t,
+            coalesced,
+            self._overrides,
+            self._view,
+            settings.connection,
+            unsubscribe=self.conn.unsubscribe,
+        )
         self._router = CommandRouter(
             t,
             self.conn,
             panels,
-            homie=homie.panels,
+            homie=homie.panels if t.homie5 else {},
             overrides=self._overrides,
             guard=self._guard,
             max_pending=settings.max_pending,
@@ -105,7 +115,8 @@ class MqttBridge:
         # Republish and stop in this order (bridge info last: "everything is in");
         # messages go to them the other way round, commands first.
         self._features: list[Feature] = [
-            homie,
+            *([homie] if t.homie5 else []),
+            homie4,
             HassFeature(
                 t,
                 self.conn,

@@ -133,7 +133,7 @@ class CommandRouter(Feature):
     name = "commands"
 
     def subscriptions(self) -> Sequence[str]:
-        return [self._t.set_filter]
+        return list(self._t.set_filters)  # each published Homie tree (ADR-0121)
 
     async def handle_message(self, message: Inbound) -> bool:
         return await self.handle(message)

@@ -143,7 +143,7 @@ class MqttConnection:
         self,
         settings: ConnectionSettings,
         *,
-        will: Will,
+        will: Will | None,
         subscriptions: Sequence[str] = (),
         on_connect: OnConnect | None = None,
         on_message: OnMessage | None = None,
@@ -166,6 +166,10 @@ class MqttConnection:
         self.published = 0  # messages the broker took (metrics)
         self.received = 0  # messages the broker sent us (tests, metrics)
         self.outbox = Outbox()
+
+    def _aiomqtt_will(self) -> aiomqtt.Will | None:
+        will = self._will
+        return None if will is None else aiomqtt.Will(will.topic, will.payload, qos=1, retain=True)
 
     @property
     def connected(self) -> bool:
@@ -325,7 +329,7 @@ class MqttConnection:
             password=s.password,
             identifier=s.client_id,
             protocol=version,
-            will=aiomqtt.Will(self._will.topic, self._will.payload, qos=1, retain=True),
+            will=self._aiomqtt_will(),
             keepalive=s.keepalive,
             timeout=s.connect_timeout,
             tls_context=s.tls.context() if s.tls else None,

@@ -48,6 +48,16 @@ DiscoveryMode = Literal["device", "component", "off"]
 SHARED_OPTIONS = ("availability", "availability_mode")
 
 
+def bridge_availability(topics: Topics) -> dict[str, str]:
+    """``bridge/state`` (online/offline, with its own will) as an availability entry."""
+    return {
+        "topic": topics.bridge_state,
+        "value_template": "{{ value_json.state }}",
+        "payload_available": "online",
+        "payload_not_available": "offline",
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Origin:
     name: str = "e27bridge"
@@ -205,6 +215,11 @@ class ConfigBuilder:
 
     def _availability(self, panel: bool = True) -> list[dict[str, str]]:
         devices = [self._t.bridge_id] + ([self._panel_id] if panel else [])
+        if not self._t.homie5:  # no Homie root device: bridge/state says the bridge is up
+            return [bridge_availability(self._t), *self._states(devices[1:])]
+        return self._states(devices)
+
+    def _states(self, devices: list[str]) -> list[dict[str, str]]:
         return [
             {
                 "topic": self._t.state(device),

@@ -40,11 +40,13 @@ SYSTEM_NODE = "system"
 
 @dataclass(frozen=True, slots=True)
 class SetTopic:
-    """A parsed ``homie/5/<device>/<node>/<property>/set`` topic."""
+    """A parsed ``homie/5/<device>/<node>/<property>/set`` topic (or Homie 4's
+    ``homie/<device>/<node>/<property>/set``)."""
 
     device: str
     node: str
     prop: str
+    version: int = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +55,23 @@ class Topics:
     base: str = "e27bridge"
     homie_prefix: str = "homie"
     discovery_prefix: str = "homeassistant"
+    homie_versions: tuple[int, ...] = (5,)  # the Homie trees published (ADR-0121)
 
     # -- Homie ---------------------------------------------------------------------------
+    @property
+    def homie5(self) -> bool:
+        """Whether the Homie v5 tree (with the bridge's root device) is published; without
+        it, property topics and ``/set`` name the Homie 4 tree."""
+        return 5 in self.homie_versions
+
     def device(self, device_id: str) -> str:
+        if not self.homie5:
+            return self.device4(device_id)
         return f"{self.homie_prefix}/{HOMIE_VERSION}/{device_id}"
+
+    def device4(self, device_id: str) -> str:
+        """A Homie 4 device: ``homie/<device-id>`` (no version level)."""
+        return f"{self.homie_prefix}/{device_id}"
 
     def state(self, device_id: str) -> str:
         return f"{self.device(device_id)}/$state"
@@ -78,16 +93,27 @@ class Topics:
 
     @property
     def set_filter(self) -> str:
-        return f"{self.homie_prefix}/{HOMIE_VERSION}/+/+/+/set"
+        return self.set_filters[0]
+
+    @property
+    def set_filters(self) -> tuple[str, ...]:
+        """``/set`` of every published tree (they never overlap: v4 has one level less)."""
+        filters = {5: f"{self.homie_prefix}/{HOMIE_VERSION}/+/+/+/set"}
+        filters[4] = f"{self.homie_prefix}/+/+/+/set"
+        return tuple(filters[v] for v in sorted(self.homie_versions, reverse=True))
 
     def parse_set(self, topic: str) -> SetTopic | None:
-        prefix = f"{self.homie_prefix}/{HOMIE_VERSION}/"
+        prefix = f"{self.homie_prefix}/"
         if not topic.startswith(prefix):
             return None  # the prefix may have several levels (``site/homie``)
         parts = topic[len(prefix) :].split("/")
-        if len(parts) != 4 or parts[3] != "set":
+        if parts[-1:] != ["set"]:
             return None
-        return SetTopic(device=parts[0], node=parts[1], prop=parts[2])
+        if len(parts) == 5 and parts[0] == HOMIE_VERSION and self.homie5:
+            return SetTopic(device=parts[1], node=parts[2], prop=parts[3])
+        if len(parts) == 4 and 4 in self.homie_versions:
+            return SetTopic(device=parts[0], node=parts[1], prop=parts[2], version=4)
+        return None
 
     # -- bridge topics -------------------------------------------------------------------
     @property

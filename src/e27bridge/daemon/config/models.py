@@ -74,7 +74,24 @@ def _homie_id(value: object) -> object:
     return value
 
 
+def _homie_versions(value: object) -> object:
+    """One or both of 5 and 4, each once (``[5]``, ``[4]``, ``[5, 4]``); from the
+    environment as ``5,4``."""
+    if isinstance(value, str):
+        value = [int(v) if v.strip().isdigit() else v for v in value.strip("[] ").split(",")]
+    if isinstance(value, list) and len(set(value)) != len(value):
+        raise ValueError("each Homie version at most once")
+    return value
+
+
+def _homie5_only() -> list[Literal[5, 4]]:
+    return [5]
+
+
 HomieId = Annotated[str, BeforeValidator(_homie_id)]
+HomieVersions = Annotated[
+    list[Literal[5, 4]], BeforeValidator(_homie_versions), Field(min_length=1, max_length=2)
+]
 MacAddress = Annotated[str, BeforeValidator(_mac)]
 TopicPrefix = Annotated[str, BeforeValidator(_topic_prefix)]
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -183,6 +200,7 @@ class BridgeConfig(_Model):
     id: HomieId = "e27bridge"
     base_topic: TopicPrefix = "e27bridge"
     homie_prefix: TopicPrefix = "homie"
+    homie_versions: HomieVersions = Field(default_factory=_homie5_only)
     discovery_prefix: TopicPrefix = "homeassistant"
     state_dir: Path = Path("/var/lib/e27bridge")
     ha_birth_topic: TopicPrefix = "homeassistant/status"
