@@ -466,3 +466,20 @@ def test_run_with_the_metrics_port_taken_exits_1_and_names_it(tmp_path: Path) ->
         result = cli("run", "--config", str(config))
     assert result.returncode == 1
     assert f"metrics: cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_tap_names_an_unknown_panel_and_says_when_tap_is_off(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[mqtt]\nport = {port}\n\n[[panels]]\nid = "home"\nmac = "00:11:22:33:44:55"\n',
+        encoding="utf-8",
+    )
+    result = cli("tap", "--config", str(config), "--panel", "nope")
+    assert result.returncode == 2 and "no panel 'nope' in the config (home)" in result.stderr
+    result = cli("tap", "--config", str(config), "--panel", "home")
+    assert result.returncode == 1
+    assert "panels[].tap is off for home" in result.stderr
+    assert f"broker 127.0.0.1:{port}" in result.stderr

@@ -69,8 +69,9 @@ def _json_format(schema: Mapping[str, Any]) -> str:
     return json.dumps(schema, separators=(",", ":"), sort_keys=True)
 
 
-def command_format(actions: tuple[str, ...]) -> str:
-    """The JSON schema of a ``command`` property taking an action and a code."""
+def command_format(actions: tuple[str, ...], extra: Mapping[str, Any] | None = None) -> str:
+    """The JSON schema of a ``command`` property taking an action and a code (and the
+    ``extra`` fields its setter accepts)."""
     return _json_format(
         {
             "type": "object",
@@ -78,20 +79,23 @@ def command_format(actions: tuple[str, ...]) -> str:
                 "action": {"enum": list(actions)},
                 "code": {"type": ["string", "integer"]},
                 "transaction": {},
+                **(extra or {}),
             },
             "required": ["action"],
         }
     )
 
 
-def command(actions: tuple[str, ...], setter: Setter) -> PropertySpec:
+def command(
+    actions: tuple[str, ...], setter: Setter, extra: Mapping[str, Any] | None = None
+) -> PropertySpec:
     """A non-retained, settable JSON command (actions that need a code)."""
     return PropertySpec(
         "command",
         "Command",
         "json",
         lambda e: None,
-        command_format(actions),
+        command_format(actions, extra),
         settable=True,
         retained=False,
         setter=setter,

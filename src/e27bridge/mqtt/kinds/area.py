@@ -78,7 +78,8 @@ def properties(area: Area, capabilities: Capabilities) -> tuple[PropertySpec, ..
 @functools.cache
 def _properties(arm_modes: tuple[ArmMode, ...]) -> tuple[PropertySpec, ...]:
     """The same for every area of a panel: built once per set of arm modes."""
-    return (*_STATE, command(area_actions(arm_modes), arm))
+    extra = {"bypass_open": {"type": "boolean"}}  # ADR-0012
+    return (*_STATE, command(area_actions(arm_modes), arm, extra))
 
 
 def components(ha: HassEntity, area: Area) -> Components:
