@@ -23,6 +23,8 @@ ruff check src tests bench
 ruff format --check src tests bench
 mypy --strict src
 bash scripts/lint-deploy.sh
+# The fuzz tests' full budget (over 100,000 cases, tests/fuzzing.py); "quick" runs a tenth.
+export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"
 pytest -q -p no:cacheprovider "$@"
 # Proves the benchmark suite runs (under 2 minutes); it asserts nothing about speed.
 python -m bench --quick --out "$(mktemp -d)"

@@ -240,8 +240,9 @@ class Stack:
             lambda: all(o.live_health.queue_depth == 0 for o in owners), "an idle engine"
         )
 
-    async def wait_ready(self, start: int = 0, timeout: float = 15) -> None:
-        """The panel device is ``ready`` again (after ``start``, a listener mark)."""
+    async def wait_ready(self, start: int = 0, timeout: float = 45) -> None:
+        """The panel device is ``ready`` again (after ``start``, a listener mark); patient,
+        since a daemon subprocess starting on a loaded machine takes its time."""
         await self.value(self.ready_topic, b"ready", start, timeout)
 
     async def restart_daemon(self) -> None:
@@ -338,7 +339,7 @@ def stack(broker: Broker, tmp_path: Path) -> StackFactory:
                     if link:
                         await s.wait_ready()
                         if discovery_mode == "device":
-                            await listener.wait_topic(HASS_CONFIG, timeout=5)
+                            await listener.wait_topic(HASS_CONFIG, timeout=20)
                     yield s
                 finally:
                     code = await s.daemon.stop()

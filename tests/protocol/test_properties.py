@@ -1,6 +1,6 @@
 """Property tests: round trips under random chunking, and no decoder ever raises anything
 but its documented typed error on arbitrary input (issue 2: at least 10,000 examples for the
-deframer and the decoders)."""
+deframer and the decoders; issue 9: the fuzz budget in ``tests/fuzzing.py``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from e27bridge.protocol import models, paging
@@ -34,16 +34,9 @@ from e27bridge.protocol.hello import (
 from e27bridge.protocol.identity import LinkKeys
 from e27bridge.protocol.linking import classify_link_reply, parse_link_request
 from e27bridge.protocol.messages import Inbound, decode_message, parse_request, route_message
+from fuzzing import fuzz
 
-MANY = 10_000
-SOME = 1_000
-
-
-def props(examples: int) -> settings:
-    """Explicit example counts; no deadline (CI machines are slow and shared)."""
-    return settings(
-        max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-    )
+props = fuzz
 
 
 LINK_KEYS = LinkKeys(enc="00112233445566778899aabbccddeeff", hmac="00" * 20)
@@ -128,7 +121,7 @@ def _split(data: bytes, cuts: list[int]) -> list[bytes]:
 # --------------------------------------------------------------------------- round trips
 
 
-@props(1_000)
+@props(2_000)
 @given(
     st.lists(
         st.tuples(protocol_bytes, st.binary(max_size=300), noise),
@@ -192,7 +185,7 @@ cleartext_objects = st.dictionaries(
 )
 
 
-@props(300)
+@props(1_000)
 @given(
     st.lists(cleartext_objects, min_size=1, max_size=5),
     st.lists(st.integers(0, 300), max_size=6),
@@ -259,7 +252,7 @@ wire_like = st.binary(max_size=128) | st.binary(max_size=32).map(
 )
 
 
-@props(MANY)
+@props(40_000)
 @given(wire_like, st.integers(min_value=0, max_value=255), st.integers(min_value=0, max_value=200))
 def test_byte_decoders_never_raise_beyond_their_typed_errors(
     data: bytes, protocol: int, cut: int
@@ -298,7 +291,7 @@ def test_byte_decoders_never_raise_beyond_their_typed_errors(
     assert announcement is None or 1 <= announcement.port <= 65535
 
 
-@props(SOME)
+@props(8_000)
 @given(wire_like, st.lists(st.integers(min_value=0, max_value=200), max_size=6))
 def test_deframer_events_do_not_depend_on_chunking(data: bytes, cuts: list[int]) -> None:
     """Same bytes, same events: whole, at random cuts, or one byte per read."""
@@ -330,7 +323,7 @@ MODEL_PARSERS: list[Callable[[dict[str, Any]], object]] = [
 ]
 
 
-@props(SOME)
+@props(4_000)
 @given(json_values)
 def test_json_decoders_never_raise_beyond_their_typed_errors(value: Any) -> None:
     """Structured JSON into every decoder that takes parsed objects."""
@@ -361,7 +354,7 @@ def test_json_decoders_never_raise_beyond_their_typed_errors(value: Any) -> None
             parser(value)
 
 
-@props(SOME)
+@props(10_000)
 @given(json_scalars)
 def test_scalar_helpers_never_raise(value: Any) -> None:
     number = models.as_int(value)
