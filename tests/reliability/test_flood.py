@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 
 from e2e.conftest import StackFactory
+from e27bridge.mqtt.readgate import HIGH_WATER
+from mqtt.capture import Listener
 from mqtt.conftest import Broker
+from mqtt.test_bridge import send
 
 from .flood import BROKER_CONFIG, flood
 
@@ -42,6 +45,13 @@ async def test_a_flood_gets_one_result_each_and_memory_stays_bounded(
         assert report.statuses["ok"] > 0 and report.statuses["rejected"] > 0, report.line()
         assert set(report.reasons) == {"queue_full"}, report.line()
         assert report.growth_mib < RSS_BOUND_MIB, report.line()
+        health = "e27bridge/bridge/response/health_check"
+        async with Listener(s.broker.port, (health,)) as listener:
+            await send(s.broker.port, "e27bridge/bridge/request/health_check", "")
+            mqtt = (await listener.wait_topic(health)).json()["data"]["mqtt"]
+        # The flood waited at the broker: the bridge never held much more than the
+        # high-water mark of it (without the read gate, most of the flood).
+        assert mqtt["backlog_peak"] <= HIGH_WATER + 16, mqtt
         log = s.daemon.log()  # type: ignore[attr-defined]
         bursts = log.count('"mqtt_commands_shed_ended"')
         assert 1 <= log.count('"mqtt_commands_shed"') <= bursts + 1, "one warning per burst"

@@ -72,17 +72,20 @@ class MqttBridge:
         panels = directory.panels
         self._overrides = {pid: settings.overrides.get(pid, PanelOverrides()) for pid in panels}
         self._guard = Guard()
+        # Command results go out on the state connection: a /set flood then waits at the
+        # broker while the command connection reads nothing (ADR-0105).
+        self.state_conn = MqttConnection(
+            _suffixed(settings.connection, "-state"),
+            will=Will(t.bridge_state, BRIDGE_OFFLINE),
+            on_connect=self._state_online,
+        )
         self.conn = MqttConnection(
             settings.connection,
             # without Homie v5 there is no root device: each Homie 4 device has its own will
             will=Will(t.state(t.bridge_id), "lost") if t.homie5 else None,
             on_connect=self._on_connect,
             on_message=self._on_message,
-        )
-        self.state_conn = MqttConnection(
-            _suffixed(settings.connection, "-state"),
-            will=Will(t.bridge_state, BRIDGE_OFFLINE),
-            on_connect=self._state_online,
+            results=self.state_conn.outbox,
         )
         coalesced = Coalescer(self.conn, settings.coalesce)
         homie = HomieFeature(
@@ -195,6 +198,7 @@ class MqttBridge:
             "results_queued": len(self.conn.outbox),
             "results_dropped": self.conn.outbox.dropped,
             "commands_shed": self._router.shed,
+            "backlog_peak": self.conn.backlog_peak,
         }
 
     def _view(self, panel_id: str) -> PanelSnapshot:
@@ -246,7 +250,7 @@ class MqttBridge:
                     await self._guard.run(feature.name, "stop", feature.stop)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(GOODBYE_TIMEOUT):
-                if self.conn.connected:
+                if self.state_conn.connected:
                     await self.conn.outbox.wait_empty()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(GOODBYE_TIMEOUT):

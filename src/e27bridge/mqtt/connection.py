@@ -21,11 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import aiomqtt
+import paho.mqtt.client as paho_mqtt
 import structlog
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from e27bridge.mqtt.outbox import Outbox, Result
+from e27bridge.mqtt.readgate import ReadGate, paho_client
 
 log = structlog.get_logger(__name__)
 
@@ -104,30 +107,29 @@ def _failure(exc: BaseException, connect_timeout: float) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _ack_at_once(client: aiomqtt.Client) -> None:
+def _ack_at_once(paho: paho_mqtt.Client) -> None:
     """Acknowledge every read at once (TCP_QUICKACK after each read; ADR-0110).
 
     A broker with Nagle's algorithm on (mosquitto's default) holds its next small write,
     e.g. the next ``/set`` for us, until we ACK its previous one (a PUBACK); our delayed
     ACK then stalls every command by up to 40 ms. Linux drops quick-ACK mode on its own,
     so it is set again after each read. aiomqtt gives no hook for this, hence its paho
-    client; without it (another platform or version) only speed suffers.
+    client; without TCP_QUICKACK (another platform) only speed suffers.
     """
-    paho = getattr(client, "_client", None)
     quickack = getattr(socket, "TCP_QUICKACK", None)
-    if paho is None or quickack is None:
+    if quickack is None:
         return
     read = paho.loop_read
 
-    def read_and_ack(max_packets: int = 1) -> int:
-        rc: int = read(max_packets)
+    def read_and_ack(max_packets: int = 1) -> MQTTErrorCode:
+        rc = read(max_packets)
         sock = paho.socket()
         if isinstance(sock, socket.socket):
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, quickack, 1)
         return rc
 
-    paho.loop_read = read_and_ack
+    paho.loop_read = read_and_ack  # type: ignore[method-assign]
 
 
 def backoff_delay(attempt: int, low: float, high: float, rng: random.Random) -> float:
@@ -147,6 +149,7 @@ class MqttConnection:
         subscriptions: Sequence[str] = (),
         on_connect: OnConnect | None = None,
         on_message: OnMessage | None = None,
+        results: Outbox | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._s = settings
@@ -156,6 +159,7 @@ class MqttConnection:
         self._on_message = on_message
         self._rng = rng or random.Random()
         self._client: aiomqtt.Client | None = None
+        self._gate: ReadGate | None = None
         self._session_task: asyncio.Task[None] | None = None
         self._v5: bool = settings.protocol != "3.1.1"
         self._connected = asyncio.Event()
@@ -165,7 +169,11 @@ class MqttConnection:
         self.connects = 0
         self.published = 0  # messages the broker took (metrics)
         self.received = 0  # messages the broker sent us (tests, metrics)
-        self.outbox = Outbox()
+        self.backlog_peak = 0  # most messages read but not yet handled (health, ADR-0105)
+        # Results for another connection to send: their PUBACKs then do not wait behind
+        # a flood on this one's socket while its reads are paused (ADR-0105).
+        self.outbox = results if results is not None else Outbox()
+        self._sends_results = results is None
 
     def _aiomqtt_will(self) -> aiomqtt.Will | None:
         will = self._will
@@ -203,7 +211,11 @@ class MqttConnection:
         if client is None:
             log.debug("mqtt_publish_dropped", topic=topic, reason="disconnected")
             return
-        await self._window.acquire()
+        if self._window.locked():
+            with self._reading():  # the PUBACKs that free the window
+                await self._window.acquire()
+        else:
+            await self._window.acquire()
         # The task hands the message to paho before its first await, and tasks start in
         # creation order, so the call order is the wire order.
         task = asyncio.create_task(
@@ -235,8 +247,18 @@ class MqttConnection:
 
     async def flush(self) -> None:
         """Wait until every publish handed over so far is acknowledged (or failed)."""
-        while self._in_flight:
-            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        with self._reading():
+            while self._in_flight:
+                await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    def _reading(self) -> contextlib.AbstractContextManager[None]:
+        """Reads on while the message loop waits for the broker's acknowledgement, which
+        comes in behind the flood (``ReadGate``). Other tasks just wait: the message loop
+        keeps draining, so reads resume anyway."""
+        gate = self._gate
+        if gate is None or asyncio.current_task() is not self._session_task:
+            return contextlib.nullcontext()
+        return gate.reading()
 
     async def unsubscribe(self, *topics: str) -> None:
         """Drop subscriptions on this connection only: the next connect subscribes again."""
@@ -244,8 +266,9 @@ class MqttConnection:
         if client is None:
             return
         try:
-            for topic in topics:
-                await client.unsubscribe(topic)
+            with self._reading():
+                for topic in topics:
+                    await client.unsubscribe(topic)
         except aiomqtt.MqttError as exc:
             log.warning("mqtt_unsubscribe_failed", error=str(exc))
 
@@ -347,33 +370,51 @@ class MqttConnection:
         # The timeout bounds the connect only (aiomqtt's blocking TCP connect has none).
         async with asyncio.timeout(self._s.connect_timeout) as connecting, client:
             connecting.reschedule(None)
-            _ack_at_once(client)
-            self.connects += 1
-            self._client = client
-            log.info(
-                "mqtt_connected",
-                host=self._s.host,
-                port=self._s.port,
-                client_id=self._s.client_id,
-                mqtt5=self._v5,
-            )
-            for topic in self.subscriptions:
-                if self._v5:
-                    # MQTT 5 tells us whether a /set was published retained (ADR-0104).
-                    options = SubscribeOptions(qos=1, retainAsPublished=True)
-                    await client.subscribe(topic, options=options)
-                else:
-                    await client.subscribe(topic, qos=1)
-            self._connected.set()
-            sender = asyncio.create_task(self.outbox.send(client), name="mqtt-results")
+            _ack_at_once(paho_client(client))
+            self._gate = gate = ReadGate(client, max_pause=(self._s.keepalive or 60) / 4)
             try:
+                await self._serve(client, gate)
+            finally:
+                gate.close()
+                self._gate = None
+
+    async def _serve(self, client: aiomqtt.Client, gate: ReadGate) -> None:
+        self.connects += 1
+        self._client = client
+        log.info(
+            "mqtt_connected",
+            host=self._s.host,
+            port=self._s.port,
+            client_id=self._s.client_id,
+            mqtt5=self._v5,
+        )
+        sender: asyncio.Task[None] | None = None
+        try:
+            with gate.reading():  # SUBACKs, and the PUBACKs a republish waits for
+                for topic in self.subscriptions:
+                    if self._v5:
+                        # MQTT 5 tells us whether a /set was published retained (ADR-0104).
+                        options = SubscribeOptions(qos=1, retainAsPublished=True)
+                        await client.subscribe(topic, options=options)
+                    else:
+                        await client.subscribe(topic, qos=1)
+                self._connected.set()
+                if self._sends_results:
+                    sender = asyncio.create_task(self.outbox.send(client), name="mqtt-results")
                 if self._on_connect is not None:
                     await self._on_connect()
-                async for message in client.messages:
-                    self.received += 1
-                    if self._on_message is not None:
-                        await self._on_message(message)
-                    await self.outbox.room()  # results first: a flood waits at the broker
-            finally:
+            # Results sent on this connection need its reads for their PUBACKs.
+            hold = gate.reading if self._sends_results else contextlib.nullcontext
+            async for message in client.messages:
+                self.received += 1
+                self.backlog_peak = max(self.backlog_peak, len(client.messages) + 1)
+                if self._on_message is not None:
+                    await self._on_message(message)
+                if self.outbox.crowded:  # results first: a flood waits at the broker
+                    with hold():
+                        await self.outbox.room()
+                gate.handled()
+        finally:
+            if sender is not None:
                 sender.cancel()
                 await asyncio.wait({sender})

@@ -112,10 +112,15 @@ class Outbox:
         self.sent += 1
         return True
 
+    @property
+    def crowded(self) -> bool:
+        """More than half full: ``room`` would wait."""
+        return len(self._queue) > self._limit // 2
+
     async def room(self) -> None:
         """While connected: wait until the queue is back under half full. The message loop
         calls this, so a flood slows down at the broker instead of dropping results."""
-        while len(self._queue) > self._limit // 2:
+        while self.crowded:
             await self._drained.wait()
             self._drained.clear()
 
