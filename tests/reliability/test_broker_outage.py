@@ -11,32 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from e2e.conftest import PIN, RESPONSE, H, StackFactory
 from e2e.test_read_only import writes
-from mqtt.conftest import Broker
 from waiting import wait_until
 
 from .checks import READY_BOUND, executed, homie_value, ready_again
-from .test_result_outage import requester, results
+from .test_result_outage import broker, requester, results
+
+__all__ = ["broker"]  # the rig's broker, overridden: this one keeps sessions across a restart
 
 OUTAGE = 20.0
 COMMANDS = 6
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    """Overrides the rig's broker: this one keeps sessions across a restart."""
-    b = Broker(tmp_path, f"persistence true\npersistence_location {tmp_path}/\n")
-    b.start()
-    try:
-        yield b
-    finally:
-        b.stop()
 
 
 async def test_commands_queued_through_a_20_s_broker_outage_get_one_result_each(
