@@ -79,7 +79,9 @@ async def _engine(sims: SimHost, panel: PanelInfo, floor: float, reconnect: bool
         await owner.stop()
 
 
-async def _elke27(sims: SimHost, panel: PanelInfo, floor: float) -> dict[str, Any]:
+async def _elke27(
+    sims: SimHost, panel: PanelInfo, floor: float, timeout: float = READY_TIMEOUT
+) -> dict[str, Any]:
     client = Elke27Client(
         ClientConfig(request_timeout_s=5.0, outbound_min_interval_s=floor, event_queue_maxlen=0)
     )
@@ -95,7 +97,7 @@ async def _elke27(sims: SimHost, panel: PanelInfo, floor: float) -> dict[str, An
     start = time.monotonic()
     await client.async_connect(panel.host, panel.port, keys)
     try:
-        ready = await client.wait_ready(READY_TIMEOUT)
+        ready = await client.wait_ready(timeout)
         took = time.monotonic() - start
         requests = (await sims.stats())["requests_total"] - before
     finally:
@@ -114,7 +116,10 @@ async def run(workdir: Path, quick: bool) -> list[dict[str, Any]]:
             panel = sims.panels[0]
             engine = await _engine(sims, panel, floor, reconnect=profile == "large")
             await asyncio.sleep(0.2)
-            reference = await _elke27(sims, panel, floor)
+            # elke27 can stall mid-bootstrap (timeouts, issue 14): give it five times the
+            # engine's time (at least a minute), then report it as not ready.
+            limit = max(60.0, 5 * engine["time_s"])
+            reference = await _elke27(sims, panel, floor, limit)
             violations = await sims.violations()
         rows.append(
             {

@@ -310,7 +310,7 @@ async def daemon(
 
 
 def client(port: int, identifier: str | None = None) -> aiomqtt.Client:
-    return aiomqtt.Client(
+    mqtt = aiomqtt.Client(
         "127.0.0.1",
         port,
         identifier=identifier,
@@ -318,6 +318,8 @@ def client(port: int, identifier: str | None = None) -> aiomqtt.Client:
         max_queued_incoming_messages=0,
         socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),  # as the bridge
     )
+    mqtt.pending_calls_threshold = 10_000  # 50 publishers share one client on purpose
+    return mqtt
 
 
 async def wait_ready(port: int, panel_ids: list[str], timeout: float) -> float:
