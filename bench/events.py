@@ -87,7 +87,9 @@ class Tracker:
 async def _drive(
     control: Control, tracker: Tracker, zones: list[int], rate: float, seconds: float
 ) -> None:
-    state = dict.fromkeys(zones, False)
+    # Start from the state on MQTT: toggling a zone to the state it already has is no
+    # change, and would be counted as one delivered a whole round later.
+    state = {zone: tracker.seen.get(zone, False) for zone in zones}
     start = time.monotonic()
     index = 0
     sent = 0
@@ -120,16 +122,18 @@ async def _one_rate(
 
         async def listen() -> None:
             async for message in sub.messages:
-                if message.retain:
-                    continue
                 node = str(message.topic).split("/")[3]
-                if node.startswith("zone-"):
+                if not node.startswith("zone-"):
+                    continue
+                if message.retain:
+                    tracker.seen[int(node[5:])] = message.payload == b"true"
+                else:
                     tracker.received(int(node[5:]), message.payload == b"true", time.monotonic())
                     if not tracker.lost():
                         ready.set()
 
         listener = asyncio.create_task(listen())
-        await asyncio.sleep(0.2)  # retained values delivered and skipped
+        await asyncio.sleep(0.2)  # retained values delivered: the state before the run
         meter = CpuMeter(pid).start()
         other_meters = {name: CpuMeter(p).start() for name, p in (others or {}).items()}
         start = time.monotonic()
@@ -174,7 +178,7 @@ async def run(workdir: Path, quick: bool) -> list[dict[str, Any]]:
     async with simhost(profile) as sims:
         with mosquitto(workdir) as broker:
             async with daemon(broker, sims.panels, min_interval=0.0, workdir=workdir) as bridge:
-                await wait_ready(broker.port, [panel_id(0)], 300)
+                await wait_ready(broker.port, [panel_id(0)], 300, bridge)
                 await asyncio.sleep(SETTLE)
                 for rate in rates:
                     others = {"simulator": sims.proc.pid, "bench": os.getpid()}
