@@ -111,8 +111,8 @@ async def run(workdir: Path, quick: bool) -> list[dict[str, Any]]:
         for nodelay, floor in itertools.product(brokers, floors):
             with mosquitto(workdir, nodelay=nodelay) as broker:
                 await control.call("clear_faults")
-                async with daemon(broker, [panel], min_interval=floor, workdir=workdir):
-                    await wait_ready(broker.port, [panel_id(0)], 120)
+                async with daemon(broker, [panel], min_interval=floor, workdir=workdir) as bridge:
+                    await wait_ready(broker.port, [panel_id(0)], 120, bridge)
                     for service in services:
                         await control.call("set_faults", faults={"response_delay": service})
                         best = await ideal.run(panel, keys, seconds, floor)

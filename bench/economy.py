@@ -24,8 +24,8 @@ QUIET = 1.0
 async def _profile(workdir: Path, profile: str) -> dict[str, Any]:
     async with simhost(profile) as sims:
         with mosquitto(workdir) as broker:
-            async with daemon(broker, sims.panels, min_interval=0.0, workdir=workdir):
-                await wait_ready(broker.port, [panel_id(0)], 300)
+            async with daemon(broker, sims.panels, min_interval=0.0, workdir=workdir) as bridge:
+                await wait_ready(broker.port, [panel_id(0)], 300, bridge)
                 await asyncio.sleep(1.0)  # let the bootstrap's last publishes settle
                 retained: dict[str, int] = {}
                 live: dict[str, int] = {}

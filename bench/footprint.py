@@ -46,7 +46,9 @@ async def _case(
     async with simhost(profile, count) as sims:
         with mosquitto(workdir) as broker:
             async with daemon(broker, sims.panels, min_interval=0.0, workdir=workdir) as bridge:
-                ready = await wait_ready(broker.port, [panel_id(i) for i in range(count)], 600)
+                ready = await wait_ready(
+                    broker.port, [panel_id(i) for i in range(count)], 600, bridge
+                )
                 await asyncio.sleep(SETTLE)
                 meter = CpuMeter(bridge.pid).start()
                 await asyncio.sleep(seconds)

@@ -322,8 +322,28 @@ def client(port: int, identifier: str | None = None) -> aiomqtt.Client:
     return mqtt
 
 
-async def wait_ready(port: int, panel_ids: list[str], timeout: float) -> float:
-    """Seconds until every panel's Homie ``$state`` is ``ready`` (retained counts)."""
+async def wait_ready(
+    port: int, panel_ids: list[str], timeout: float, bridge: Daemon | None = None
+) -> float:
+    """Seconds until every panel's Homie ``$state`` is ``ready`` (retained counts).
+
+    With ``bridge``, a daemon that exits first fails at once with its log's tail, instead
+    of after the whole timeout.
+    """
+    waiting = asyncio.ensure_future(_wait_ready(port, panel_ids, timeout))
+    if bridge is None:
+        return await waiting
+    exited = asyncio.ensure_future(bridge.proc.wait())
+    await asyncio.wait({waiting, exited}, return_when=asyncio.FIRST_COMPLETED)
+    if waiting.done():
+        exited.cancel()
+        return waiting.result()
+    waiting.cancel()
+    tail = bridge.log_path.read_text(errors="replace")[-2000:]
+    raise RuntimeError(f"e27bridge run exited with {bridge.proc.returncode}:\n{tail}")
+
+
+async def _wait_ready(port: int, panel_ids: list[str], timeout: float) -> float:
     start = time.monotonic()
     pending = set(panel_ids)
     async with client(port) as c:

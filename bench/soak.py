@@ -148,7 +148,7 @@ async def soak(minutes: float, panels: int, workdir: Path, seed: int) -> dict[st
             simhost("small", panels) as sims,
             daemon(broker, sims.panels, min_interval=0.0, workdir=workdir) as bridge,
         ):
-            await wait_ready(broker.port, [panel_id(i) for i in range(panels)], 120)
+            await wait_ready(broker.port, [panel_id(i) for i in range(panels)], 120, bridge)
             observer = asyncio.create_task(observe(broker.port, seen))
             await asyncio.sleep(1)
             start = time.monotonic()
