@@ -66,6 +66,8 @@ def test_thousands_of_brackets_are_refused_before_parsing() -> None:
         (b'{"a":"\xff"}', "not_utf8"),
         (b"{", "invalid_json"),
         (b"1" * 5000, "invalid_json"),  # over Python's int digit limit: a ValueError
+        (b'{"action": "arm_away", "transaction": NaN}', "invalid_json"),  # not JSON
+        (b"-Infinity", "invalid_json"),
     ],
 )
 def test_load_json_refuses_with_a_reason(data: bytes, reason: str) -> None:

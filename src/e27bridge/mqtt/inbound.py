@@ -85,9 +85,15 @@ def load_json(
     except UnicodeDecodeError:
         raise PayloadError("not_utf8") from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_refuse_constant)
     except ValueError:
         raise PayloadError("invalid_json") from None
+
+
+def _refuse_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON: echoed back (e.g. as a ``transaction``), they would
+    make our own results unreadable to strict parsers."""
+    raise ValueError(f"{name} is not JSON")
 
 
 @dataclass(frozen=True, slots=True)
