@@ -352,6 +352,14 @@ async def never_connects(config: Config) -> list[MutableMapping[str, Any]]:
     with capture_logs() as logs:
         async with bridge_running(config) as (bridge, task):
             await wait_until(lambda: failures(logs) >= 4, "repeated connection attempts")
+            # Each connection's events say which one it is.
+            named = {bridge.conn.client_id, bridge.state_conn.client_id}
+            await wait_until(
+                lambda: (
+                    named <= {e.get("client_id") for e in logs if e["event"] == "mqtt_disconnected"}
+                ),
+                "both connections named in their failures",
+            )
             assert not task.done(), "the bridge stopped instead of retrying"
             assert not bridge.conn.connected and not bridge.state_conn.connected
             assert bridge.conn.connects == 0 and bridge.state_conn.connects == 0

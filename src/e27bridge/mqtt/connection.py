@@ -153,6 +153,9 @@ class MqttConnection:
         rng: random.Random | None = None,
     ) -> None:
         self._s = settings
+        # Several connections share a process (commands, state, Homie 4 wills): every
+        # event says which one it is.
+        self._log = log.bind(client_id=settings.client_id)
         self._will = will
         self.subscriptions = tuple(subscriptions)  # the bridge sets them from its features
         self._on_connect = on_connect
@@ -178,6 +181,10 @@ class MqttConnection:
     def _aiomqtt_will(self) -> aiomqtt.Will | None:
         will = self._will
         return None if will is None else aiomqtt.Will(will.topic, will.payload, qos=1, retain=True)
+
+    @property
+    def client_id(self) -> str:
+        return self._s.client_id
 
     @property
     def connected(self) -> bool:
@@ -209,7 +216,7 @@ class MqttConnection:
         """
         client = self._client
         if client is None:
-            log.debug("mqtt_publish_dropped", topic=topic, reason="disconnected")
+            self._log.debug("mqtt_publish_dropped", topic=topic, reason="disconnected")
             return
         if self._window.locked():
             with self._reading():  # the PUBACKs that free the window
@@ -237,7 +244,7 @@ class MqttConnection:
         try:
             await client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
         except aiomqtt.MqttError as exc:
-            log.warning("mqtt_publish_failed", topic=topic, error=str(exc))
+            self._log.warning("mqtt_publish_failed", topic=topic, error=str(exc))
         else:
             self.published += 1
 
@@ -270,7 +277,7 @@ class MqttConnection:
                 for topic in topics:
                     await client.unsubscribe(topic)
         except aiomqtt.MqttError as exc:
-            log.warning("mqtt_unsubscribe_failed", error=str(exc))
+            self._log.warning("mqtt_unsubscribe_failed", error=str(exc))
 
     def deliver(self, topic: str, payload: str, properties: Properties | None = None) -> None:
         """A command result: published now, or kept until the broker is back (never waits)."""
@@ -288,13 +295,13 @@ class MqttConnection:
                 current = asyncio.current_task()
                 if not self._stopping.is_set() or (current is not None and current.cancelling()):
                     raise
-                log.info("mqtt_closed", host=self._s.host, port=self._s.port)
+                self._log.info("mqtt_closed", host=self._s.host, port=self._s.port)
                 break
             except (aiomqtt.MqttError, TimeoutError, OSError) as exc:
                 if self._stopping.is_set():
-                    log.info("mqtt_closed", host=self._s.host, port=self._s.port)
+                    self._log.info("mqtt_closed", host=self._s.host, port=self._s.port)
                     break
-                log.warning(
+                self._log.warning(
                     "mqtt_disconnected",
                     host=self._s.host,
                     port=self._s.port,
@@ -311,7 +318,7 @@ class MqttConnection:
                 attempt = 0
             delay = backoff_delay(attempt, self._s.min_backoff, self._s.max_backoff, self._rng)
             attempt += 1
-            log.info("mqtt_reconnect_wait", delay=round(delay, 2), attempt=attempt)
+            self._log.info("mqtt_reconnect_wait", delay=round(delay, 2), attempt=attempt)
             await asyncio.sleep(delay)
 
     async def stop(self, final: Sequence[tuple[str, str]] = ()) -> None:
@@ -338,7 +345,7 @@ class MqttConnection:
             return False
         self._v5 = not self._v5
         if not self._v5:
-            log.info("mqtt5_failed_trying_311")
+            self._log.info("mqtt5_failed_trying_311")
             return True
         return False
 
@@ -381,11 +388,10 @@ class MqttConnection:
     async def _serve(self, client: aiomqtt.Client, gate: ReadGate) -> None:
         self.connects += 1
         self._client = client
-        log.info(
+        self._log.info(
             "mqtt_connected",
             host=self._s.host,
             port=self._s.port,
-            client_id=self._s.client_id,
             mqtt5=self._v5,
         )
         sender: asyncio.Task[None] | None = None
