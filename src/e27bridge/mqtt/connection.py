@@ -253,10 +253,12 @@ class MqttConnection:
         self._window.release()
 
     async def flush(self) -> None:
-        """Wait until every publish handed over so far is acknowledged (or failed)."""
-        with self._reading():
-            while self._in_flight:
-                await asyncio.gather(*self._in_flight, return_exceptions=True)
+        """Wait until every publish handed over so far is acknowledged (or failed); not
+        for later ones, which never end while other tasks keep publishing."""
+        handed_over = tuple(self._in_flight)
+        if handed_over:
+            with self._reading():
+                await asyncio.gather(*handed_over, return_exceptions=True)
 
     def _reading(self) -> contextlib.AbstractContextManager[None]:
         """Reads on while the message loop waits for the broker's acknowledgement, which
@@ -394,9 +396,9 @@ class MqttConnection:
             port=self._s.port,
             mqtt5=self._v5,
         )
-        sender: asyncio.Task[None] | None = None
+        tasks: list[asyncio.Task[None]] = []
         try:
-            with gate.reading():  # SUBACKs, and the PUBACKs a republish waits for
+            with gate.reading():  # SUBACKs
                 for topic in self.subscriptions:
                     if self._v5:
                         # MQTT 5 tells us whether a /set was published retained (ADR-0104).
@@ -404,23 +406,39 @@ class MqttConnection:
                         await client.subscribe(topic, options=options)
                     else:
                         await client.subscribe(topic, qos=1)
-                self._connected.set()
-                if self._sends_results:
-                    sender = asyncio.create_task(self.outbox.send(client), name="mqtt-results")
-                if self._on_connect is not None:
-                    await self._on_connect()
-            # Results sent on this connection need its reads for their PUBACKs.
-            hold = gate.reading if self._sends_results else contextlib.nullcontext
-            async for message in client.messages:
-                self.received += 1
-                self.backlog_peak = max(self.backlog_peak, len(client.messages) + 1)
-                if self._on_message is not None:
-                    await self._on_message(message)
-                if self.outbox.crowded:  # results first: a flood waits at the broker
-                    with hold():
-                        await self.outbox.room()
-                gate.handled()
+            self._connected.set()
+            if self._sends_results:
+                tasks.append(asyncio.create_task(self.outbox.send(client), name="mqtt-results"))
+            if self._on_connect is not None:
+                tasks.append(asyncio.create_task(self._connect_hook(self._on_connect, client)))
+            await self._messages(client, gate)
         finally:
-            if sender is not None:
-                sender.cancel()
-                await asyncio.wait({sender})
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.wait(tasks)
+
+    @staticmethod
+    async def _connect_hook(on_connect: OnConnect, client: aiomqtt.Client) -> None:
+        """``on_connect`` beside the message loop, not before it: a republish can take
+        seconds (it waits for the panels' own updates), and the echoes of our tree read
+        meanwhile piled up unhandled (+100 MiB with 64 panels). A bug in it is logged and
+        ends the connection, so the next one republishes again."""
+        try:
+            await on_connect()
+        except Exception:
+            log.exception("mqtt_on_connect_failed")
+            paho_client(client).disconnect()  # the message loop then ends
+
+    async def _messages(self, client: aiomqtt.Client, gate: ReadGate) -> None:
+        # Results sent on this connection need its reads for their PUBACKs.
+        hold = gate.reading if self._sends_results else contextlib.nullcontext
+        async for message in client.messages:
+            self.received += 1
+            self.backlog_peak = max(self.backlog_peak, len(client.messages) + 1)
+            if self._on_message is not None:
+                await self._on_message(message)
+            if self.outbox.crowded:  # results first: a flood waits at the broker
+                with hold():
+                    await self.outbox.room()
+            gate.handled()
