@@ -5,6 +5,10 @@ For each broker (default mosquitto, and one with ``set_tcp_nodelay true``), paci
 sends ``output-N/on/set`` with an MQTT 5 response topic and waits for its result before
 sending the next. ``ratio_to_ideal`` is the bridge's commands/s over the ideal client's
 requests/s on one direct session under the same floor and service time.
+
+To iterate on a few cases, ``BENCH_COMMANDS`` narrows the grid, e.g.
+``BENCH_COMMANDS="floor=0 service=2 publishers=10,50 broker=nodelay"`` (values in ms; the
+broker is ``default`` or ``nodelay``); unset, every case runs.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -95,13 +100,25 @@ async def _publishers(
     }
 
 
+def _narrowed(name: str, values: tuple[Any, ...], parse: Any) -> tuple[Any, ...]:
+    """The grid's values for ``name`` that ``BENCH_COMMANDS`` keeps (all when unset)."""
+    for word in os.environ.get("BENCH_COMMANDS", "").split():
+        key, _, chosen = word.partition("=")
+        if key == name:
+            wanted = {parse(v) for v in chosen.split(",")}
+            return tuple(v for v in values if v in wanted)
+    return values
+
+
 async def run(workdir: Path, quick: bool) -> list[dict[str, Any]]:
     profile = "small" if quick else "large"
     outputs = 2 if quick else 16
-    brokers = (False,) if quick else (False, True)
-    floors = (0.0,) if quick else (0.0, 0.05)
-    services = (0.0, 0.010) if quick else (0.0, 0.002, 0.010)
-    publisher_counts = (1, 10) if quick else (1, 10, 50)
+    brokers = _narrowed("broker", (False,) if quick else (False, True), lambda v: v == "nodelay")
+    floors = _narrowed("floor", (0.0,) if quick else (0.0, 0.05), lambda v: float(v) / 1000)
+    services = _narrowed(
+        "service", (0.0, 0.010) if quick else (0.0, 0.002, 0.010), lambda v: float(v) / 1000
+    )
+    publisher_counts = _narrowed("publishers", (1, 10) if quick else (1, 10, 50), int)
     seconds = 1.0 if quick else 4.0
     rows: list[dict[str, Any]] = []
     async with simhost(profile) as sims:
