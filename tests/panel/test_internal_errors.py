@@ -194,7 +194,7 @@ async def test_a_crashing_keepalive_is_restarted_and_reported(
             assert owner.snapshot.connection is ConnectionState.READY
 
 
-async def test_a_bug_in_the_queue_worker_gives_one_result_and_the_worker_restarts(
+async def test_a_bug_in_sending_gives_one_result_is_reported_and_the_queue_goes_on(
     simulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with simulator() as sim:
@@ -218,5 +218,5 @@ async def test_a_bug_in_the_queue_worker_gives_one_result_and_the_worker_restart
             assert first.outcome is Outcome.UNKNOWN and first.reason == "internal_error"
             assert supervisor.incidents[f"queue:{owner.panel_id}"].count == 1
             second = await asyncio.wait_for(owner.submit(SetOutput(output, on=True)), 5)
-            assert second.ok  # the restarted worker goes on with the same session
+            assert second.ok  # the queue goes on with the same session
             assert owner.snapshot.connection is ConnectionState.READY

@@ -10,17 +10,19 @@ status broadcast, so a read that found nothing new looks once more ``RECHECK`` s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import structlog
 
 from e27bridge.panel.events import EngineEvent, EntityChanged, PanelEvent
-from e27bridge.panel.queue import Priority, RequestQueue, Spawn
+from e27bridge.panel.queue import Priority, RequestQueue
 from e27bridge.panel.state import EntityKind
 from e27bridge.protocol import models, requests
 from e27bridge.protocol.errors import MalformedMessage
 
 log = structlog.get_logger("e27bridge.eventlog")
+
+Spawn = Callable[[Callable[[], Awaitable[None]]], "asyncio.Task[None]"]
 
 MAX_ENTRIES_PER_READ = 20
 RECHECK = 1.0  # seconds: a read after a change that found no entry looks once more

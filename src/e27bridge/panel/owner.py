@@ -141,10 +141,10 @@ class PanelOwner:
     # --- lifecycle ------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._queue = RequestQueue(self.settings.queue, on_silent_timeout=self._link_check)
+        unit = f"queue:{self.panel_id}"
+        self._queue = RequestQueue(self.settings.queue, self._link_check, self._report, unit)
         self._queue.taps = self.taps  # the traffic tap's listeners (panels[].tap)
         self._confirmations = Confirmations()
-        self._queue.start(lambda run: self._spawn("queue", run))
         self._eventlog = EventLogFollower(
             self._queue, self._state.log_entry, lambda run: self._spawn("eventlog", run)
         )

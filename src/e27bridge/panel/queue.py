@@ -10,93 +10,59 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import itertools
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
 
 import structlog
 
 from e27bridge.panel.commands import Outcome
+from e27bridge.panel.queue_model import Priority, QueueItem, QueueResult, QueueSettings
 from e27bridge.panel.tap import Tap, inbound_record, request_record
 from e27bridge.protocol.correlator import Correlator, Ended, EndReason
 from e27bridge.protocol.errors import PanelErrorCode, TransportError, reason_for
 from e27bridge.protocol.messages import Inbound, SeqAllocator
 from e27bridge.protocol.requests import RequestSpec
 
+__all__ = ["Outcome", "Priority", "QueueResult", "QueueSettings", "RequestQueue"]
+
 log = structlog.get_logger("e27bridge.queue")
 
-Sender = Callable[[int, RequestSpec], Awaitable[None]]
+Sender = Callable[[int, RequestSpec], None]  # writes at once; raises TransportError
 Listener = Callable[[RequestSpec, "QueueResult"], None]
-Spawn = Callable[[Callable[[], Awaitable[None]]], "asyncio.Task[None]"]
-
-
-class Priority(enum.IntEnum):
-    HIGH = 0  # keepalive, authenticate, disarm
-    NORMAL = 1  # user commands
-    BACKGROUND = 2  # bootstrap and refresh
-
-
-@dataclass(frozen=True, slots=True)
-class QueueSettings:
-    depth: int = 64
-    command_max_age: float = 10.0
-    min_interval: float = 0.05
-    request_timeout: float = 5.0
-    read_retries: int = 2
-    busy_retries: int = 2
-    backoff_base: float = 0.5
-    backoff_max: float = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class QueueResult:
-    outcome: Outcome
-    reply: Inbound | None = None
-    code: int | None = None
-    reason: str | None = None
-    rtt: float | None = None
-    sent_at: float | None = None  # loop time the answered frame was sent
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome is Outcome.OK
-
-
-@dataclass(eq=False)
-class _Item:
-    spec: RequestSpec
-    priority: Priority
-    timeout: float
-    max_age: float | None
-    enqueued_at: float
-    future: asyncio.Future[QueueResult]
-    attempts: int = 0
-    busy_attempts: int = 0
-    hold: object | None = None  # the exclusive unit it belongs to (``exclusive``)
-    expiry: asyncio.TimerHandle | None = field(default=None, repr=False)
 
 
 class RequestQueue:
+    """Driven by its events, not by a task: a reply, a deadline, a connection loss, a new
+    request or the end of a pacing gap each run ``_kick``, which sends the next request at
+    once when the slot is free and pacing allows. So the next request leaves in the same
+    step as the reply that freed the slot, before the bridge does anything else with that
+    reply (publishing its result), and the panel is busy while the bridge works."""
+
     def __init__(
         self,
         settings: QueueSettings | None = None,
-        *,
         on_silent_timeout: Callable[[], None] | None = None,
+        on_internal_error: Callable[[str, BaseException], None] | None = None,
+        unit: str = "queue",
     ) -> None:
+        """``on_internal_error(unit, exc)`` is told of a bug in sending; the queue goes on."""
         self.settings = settings or QueueSettings()
         self._loop = asyncio.get_running_loop()
-        self._pending: tuple[deque[_Item], ...] = tuple(deque() for _ in Priority)
-        self._coalesced: dict[tuple[str, str | None, str], _Item] = {}
+        self._pending: tuple[deque[QueueItem], ...] = tuple(deque() for _ in Priority)
+        self._coalesced: dict[tuple[str, str | None, str], QueueItem] = {}
         self._correlator = Correlator()
         self._seqs = SeqAllocator()
         self._sender: Sender | None = None
-        self._wakeup = asyncio.Event()
-        self._ended: asyncio.Future[Ended] | None = None
+        self._in_flight: QueueItem | None = None
+        self._deadline: asyncio.TimerHandle | None = None  # the in-flight request's
+        self._wake: asyncio.TimerHandle | None = None  # the end of a pacing gap or backoff
         self._last_sent = float("-inf")
+        self._resume_at = float("-inf")  # nothing is sent before (busy/timeout backoff)
+        self._settling = False  # while an end is handled, the next send waits for its end
         self._on_silent_timeout = on_silent_timeout
-        self._worker: asyncio.Task[None] | None = None
+        self._on_internal_error = on_internal_error
+        self._unit = unit
         self._closed = False
         self._hold: object | None = None  # while set, only this unit's requests are sent
         self._hold_lock = asyncio.Lock()
@@ -107,37 +73,27 @@ class RequestQueue:
 
     # --- lifecycle ----------------------------------------------------------------
 
-    def start(self, spawn: Spawn | None = None) -> None:
-        """Start the worker, under ``spawn`` (a supervisor) when given."""
-        if self._worker is None:
-            if spawn is None:
-                self._worker = asyncio.create_task(self._run(), name="e27-queue")
-            else:
-                self._worker = spawn(self._run)
-
     async def close(self) -> None:
-        """Fail everything still waiting as ``unavailable`` and stop the worker."""
+        """Fail everything still waiting as ``unavailable``; nothing is sent any more."""
         self._closed = True
         self.detach()
+        for timer in (self._wake, self._deadline):
+            if timer is not None:
+                timer.cancel()
         for item in self._drain():
             self._resolve(item, QueueResult(Outcome.UNAVAILABLE, reason="bridge stopping"))
-        self._wakeup.set()
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
 
     def attach(self, sender: Sender) -> None:
         """A session became current: resume sending through it."""
         self._sender = sender
-        self._wakeup.set()
+        self._kick()
 
     def detach(self) -> None:
         """The session is gone: the in-flight request ends by connection loss; pause."""
         self._sender = None
         ended = self._correlator.connection_lost(self._loop.time())
-        if ended is not None and self._ended is not None and not self._ended.done():
-            self._ended.set_result(ended)
+        if ended is not None:
+            self._handle_end(ended)
 
     @property
     def attached(self) -> bool:
@@ -145,7 +101,7 @@ class RequestQueue:
 
     @property
     def depth(self) -> int:
-        return sum(len(q) for q in self._pending) + (1 if self._correlator.busy else 0)
+        return sum(len(q) for q in self._pending) + (1 if self._in_flight is not None else 0)
 
     @property
     def rtt_ms(self) -> float | None:
@@ -169,7 +125,7 @@ class RequestQueue:
                 yield hold
             finally:
                 self._hold = None
-                self._wakeup.set()
+                self._kick()
 
     async def submit(
         self,
@@ -205,7 +161,7 @@ class RequestQueue:
             future.set_result(QueueResult(Outcome.REJECTED, reason="queue_full"))
             log.warning("queue_full", route=spec.route, depth=self.settings.depth)
             return future
-        item = _Item(
+        item = QueueItem(
             spec,
             priority,
             reply_timeout or self.settings.request_timeout,
@@ -219,7 +175,7 @@ class RequestQueue:
         if key is not None:
             self._coalesced[key] = item
         self._pending[priority].append(item)
-        self._wakeup.set()
+        self._kick()
         return future
 
     def withdraw(self, future: asyncio.Future[QueueResult]) -> None:
@@ -231,7 +187,7 @@ class RequestQueue:
                     self._resolve(item, QueueResult(Outcome.UNAVAILABLE, reason="withdrawn"))
                     return
 
-    def _expire(self, item: _Item) -> None:
+    def _expire(self, item: QueueItem) -> None:
         queue = self._pending[item.priority]
         if item in queue:
             queue.remove(item)
@@ -240,7 +196,8 @@ class RequestQueue:
     # --- inbound ------------------------------------------------------------------
 
     def on_message(self, message: Inbound) -> bool:
-        """Feed every inbound message; True when it was the awaited reply."""
+        """Feed every inbound message; True when it was the awaited reply (which sends the
+        next request before this returns, pacing permitting)."""
         if self.taps:
             record = inbound_record(message)
             for tap in self.taps:
@@ -248,13 +205,12 @@ class RequestQueue:
         ended = self._correlator.received(message, self._loop.time())
         if ended is None:
             return False
-        if self._ended is not None and not self._ended.done():
-            self._ended.set_result(ended)
+        self._handle_end(ended)
         return ended.reason is EndReason.REPLY
 
-    # --- the worker ---------------------------------------------------------------
+    # --- sending ------------------------------------------------------------------
 
-    def _next_item(self) -> _Item | None:
+    def _next_item(self) -> QueueItem | None:
         for queue in self._pending:
             if self._hold is not None:  # a unit holds the queue: only its own requests
                 item = next((i for i in queue if i.hold is self._hold), None)
@@ -268,96 +224,112 @@ class RequestQueue:
                     return item
         return None
 
-    def _requeue_front(self, item: _Item) -> None:
+    def _requeue_front(self, item: QueueItem) -> None:
         self._pending[item.priority].appendleft(item)
 
-    async def _run(self) -> None:
-        # ``wait_for`` in Python 3.11 can swallow a cancellation, so ``close`` also sets
-        # ``_closed`` and wakes the loop: the worker always ends.
-        while not self._closed:
-            if self._sender is None or not any(self._pending):
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            item = self._next_item()
-            if item is None:  # only requests outside the held unit wait: until it ends
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            if item.expiry is not None:
-                item.expiry.cancel()
-            await self._pace()
-            if not self.attached:
-                self._requeue_front(item)
-                continue
-            try:
-                await self._process(item)
-            except Exception:
-                # A bug: its caller gets one result, the slot is freed, the supervisor
-                # reports it and restarts the worker.
-                self._correlator.connection_lost(self._loop.time())
-                self._ended = None
-                self._resolve(item, QueueResult(Outcome.UNKNOWN, reason="internal_error"))
-                raise
+    def _kick(self) -> None:
+        """Send the next request now if the slot is free and pacing allows, else wake up
+        when the gap ends. Every event that may free the slot or add work calls this."""
+        if self._closed or self._settling or self._sender is None or self._in_flight is not None:
+            return
+        if not any(self._pending):
+            return
+        ready_at = max(self._last_sent + self.settings.min_interval, self._resume_at)
+        if self._loop.time() < ready_at:
+            if self._wake is None or self._wake.when() != ready_at:
+                if self._wake is not None:
+                    self._wake.cancel()
+                self._wake = self._loop.call_at(ready_at, self._woken)
+            return
+        item = self._next_item()
+        if item is not None:  # None: only requests outside a held unit wait
+            self._send(item)
 
-    async def _pace(self) -> None:
-        wait = self._last_sent + self.settings.min_interval - self._loop.time()
-        if wait > 0:
-            await asyncio.sleep(wait)
+    def _woken(self) -> None:
+        self._wake = None
+        self._kick()
 
-    async def _process(self, item: _Item) -> None:
+    def _send(self, item: QueueItem) -> None:
         sender = self._sender
         assert sender is not None
+        if item.expiry is not None:
+            item.expiry.cancel()
         seq = self._seqs.next()
         item.attempts += 1
-        self._ended = self._loop.create_future()
         # In flight from the moment the frame is handed over: its reply may arrive while
         # the write is still draining.
         self._last_sent = self._loop.time()
         self._correlator.sent(seq, self._last_sent, item.timeout)
+        self._in_flight = item
+        self._deadline = self._loop.call_at(self._last_sent + item.timeout, self._on_deadline)
         if self.taps:  # before the write: its reply may arrive while the write drains
             record = request_record(seq, item.spec)
             for tap in self.taps:
                 tap(record)
         try:
-            await sender(seq, item.spec)
-        except TransportError as exc:
-            self._correlator.connection_lost(self._loop.time())
-            self._ended = None
-            self._after_loss(item, f"send failed: {exc}")
+            sender(seq, item.spec)
+        except TransportError as exc:  # the session may have detached us already
+            ended = self._correlator.connection_lost(self._loop.time())
+            if ended is not None:
+                self._handle_end(ended, f"send failed: {exc}")
+            return
+        except Exception as exc:
+            # A bug: its caller gets one result, the slot is freed, it is reported and
+            # the queue goes on with the next request.
+            if self._correlator.connection_lost(self._loop.time()) is not None:
+                self._clear_in_flight()
+            self._resolve(item, QueueResult(Outcome.UNKNOWN, reason="internal_error"))
+            if self._on_internal_error is None:
+                raise
+            self._on_internal_error(self._unit, exc)
+            self._loop.call_soon(self._kick)
             return
         self.sent_total += 1
         log.debug("request_sent", route=item.spec.route, seq=seq, attempt=item.attempts)
-        ended = await self._await_end()
-        self._ended = None
-        if ended.reason is EndReason.REPLY:
-            assert ended.reply is not None
-            self.last_rtt = ended.rtt
-            await self._after_reply(item, ended)
-        elif ended.reason is EndReason.TIMEOUT:
-            await self._after_timeout(item, ended)
-        else:
-            self._after_loss(item, "connection lost")
 
-    async def _await_end(self) -> Ended:
-        assert self._ended is not None
-        while True:
+    # --- the end of a request -----------------------------------------------------
+
+    def _on_deadline(self) -> None:
+        self._deadline = None
+        ended = self._correlator.poll(self._loop.time())
+        if ended is not None:
+            self._handle_end(ended)
+        elif self._correlator.busy:  # woken a clock tick early
             deadline = self._correlator.deadline()
-            remaining = 0.0 if deadline is None else max(0.0, deadline - self._loop.time())
-            try:
-                return await asyncio.wait_for(asyncio.shield(self._ended), remaining + 0.001)
-            except TimeoutError:
-                ended = self._correlator.poll(self._loop.time())
-                if ended is not None:
-                    return ended
+            assert deadline is not None
+            self._deadline = self._loop.call_at(deadline, self._on_deadline)
 
-    async def _after_reply(self, item: _Item, ended: Ended) -> None:
+    def _clear_in_flight(self) -> QueueItem | None:
+        item, self._in_flight = self._in_flight, None
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+        return item
+
+    def _handle_end(self, ended: Ended, loss_reason: str = "connection lost") -> None:
+        """The one end of the in-flight request (the correlator gives it exactly once)."""
+        item = self._clear_in_flight()
+        assert item is not None
+        self._settling = True
+        try:
+            if ended.reason is EndReason.REPLY:
+                self.last_rtt = ended.rtt
+                self._after_reply(item, ended)
+            elif ended.reason is EndReason.TIMEOUT:
+                self._after_timeout(item, ended)
+            else:
+                self._after_loss(item, loss_reason)
+        finally:
+            self._settling = False
+        self._kick()
+
+    def _after_reply(self, item: QueueItem, ended: Ended) -> None:
         reply = ended.reply
         assert reply is not None
         busy = reply.error_code == PanelErrorCode.ZWAVE_BUSY and not item.spec.at_most_once
         if busy and item.busy_attempts < self.settings.busy_retries:
             item.busy_attempts += 1
-            await asyncio.sleep(self._backoff(item.busy_attempts))
+            self._pause(self._backoff(item.busy_attempts))
             self._requeue_front(item)
             return
         if reply.error_code:
@@ -372,33 +344,37 @@ class RequestQueue:
                 ),
             )
         else:
-            result = QueueResult(Outcome.OK, reply, rtt=ended.rtt, sent_at=self._last_sent)
+            result = QueueResult(Outcome.OK, reply, rtt=ended.rtt, sent_at=ended.sent_at)
             self._resolve(item, result)
 
-    async def _after_timeout(self, item: _Item, ended: Ended) -> None:
+    def _after_timeout(self, item: QueueItem, ended: Ended) -> None:
         log.info("request_timeout", route=item.spec.route, attempt=item.attempts)
         if self._correlator.silent_since_sent(ended) and self._on_silent_timeout is not None:
             self._on_silent_timeout()
         if item.spec.retryable and item.attempts <= self.settings.read_retries:
-            await asyncio.sleep(self._backoff(item.attempts))
+            self._pause(self._backoff(item.attempts))
             self._requeue_front(item)
             return
         outcome = Outcome.UNKNOWN if not item.spec.is_read else Outcome.UNAVAILABLE
         self._resolve(item, QueueResult(outcome, reason="no reply from the panel"))
 
-    def _after_loss(self, item: _Item, reason: str) -> None:
+    def _after_loss(self, item: QueueItem, reason: str) -> None:
         if item.spec.retryable and item.attempts <= self.settings.read_retries:
             self._requeue_front(item)  # resent on the next session
             return
         outcome = Outcome.UNAVAILABLE if item.spec.is_read else Outcome.UNKNOWN
         self._resolve(item, QueueResult(outcome, reason=reason))
 
+    def _pause(self, seconds: float) -> None:
+        """Send nothing for ``seconds`` (the panel is busy, or a reply did not come)."""
+        self._resume_at = self._loop.time() + seconds
+
     def _backoff(self, attempt: int) -> float:
         return float(
             min(self.settings.backoff_base * 2 ** (attempt - 1), self.settings.backoff_max)
         )
 
-    def _resolve(self, item: _Item, result: QueueResult) -> None:
+    def _resolve(self, item: QueueItem, result: QueueResult) -> None:
         key = item.spec.coalesce_key
         if key is not None and self._coalesced.get(key) is item:
             del self._coalesced[key]
@@ -415,7 +391,7 @@ class RequestQueue:
                 code=result.code,
             )
 
-    def _drain(self) -> list[_Item]:
+    def _drain(self) -> list[QueueItem]:
         items = list(itertools.chain.from_iterable(self._pending))
         for queue in self._pending:
             queue.clear()

@@ -77,6 +77,7 @@ class Session:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._pump: asyncio.Task[None] | None = None
+        self._draining: asyncio.Task[None] | None = None
         self._conn = Connection(Role.CLIENT)
         self._closed = False
         self.session_id: int | None = None
@@ -129,17 +130,25 @@ class Session:
                     raise HelloFailed(event.outcome)
                 return event.outcome, events[index + 1 :]
 
-    async def send(self, seq: int, spec: RequestSpec) -> None:
-        """Frame, encrypt and write one request; raises ``TransportError`` on failure."""
-        if self._writer is None or self._closed:
+    def send(self, seq: int, spec: RequestSpec) -> None:
+        """Frame, encrypt and write one request at once (the queue sends in the step that
+        freed its slot); raises ``TransportError`` when the session is closed. What the
+        socket cannot take at once drains in the background within the write timeout."""
+        if self._writer is None or self._closed or self._writer.is_closing():
             raise TransportError("session is closed")
         payload = encode_request(seq, self.session_id, spec.domain, spec.command, spec.args)
         self._writer.write(self._conn.send(payload))
+        if self._writer.transport.get_write_buffer_size() and self._draining is None:
+            self._draining = asyncio.create_task(self._drain(), name=f"e27-drain-{self.host}")
+
+    async def _drain(self) -> None:
+        assert self._writer is not None
         try:
             await asyncio.wait_for(self._writer.drain(), self._timeouts.write)
         except (OSError, TimeoutError) as exc:
             self._finish(f"write failed: {exc}")
-            raise TransportError(f"write failed: {exc}") from exc
+        finally:
+            self._draining = None
 
     def adopt_session_id(self, session_id: int) -> None:
         """The panel issues a new id after authenticate; every later request uses it."""
