@@ -27,6 +27,7 @@ from e27bridge.mqtt.overrides import PanelOverrides
 from e27bridge.mqtt.topics import Topics
 from e27bridge.panel.bus import EventBus
 from e27bridge.panel.commands import parse_pin
+from e27bridge.panel.inventory import InventoryFile
 from e27bridge.panel.kinds import kind_named
 from e27bridge.panel.linking import link
 from e27bridge.panel.manager import PanelManager
@@ -167,10 +168,19 @@ def build_owner(
         discovery_port=panel.discovery_port,
         broadcast=() if panel.host else ("255.255.255.255",),
         queue=queue_settings(config),
+        inventory_max_age=config.bridge.inventory_max_age,
     )
     linker = _linker(panel, store, identity) if keys is None else None
+    inventory = InventoryFile(config.bridge.state_dir, panel.mac)
     return PanelOwner(
-        settings, identity, keys, hints=store, linker=linker, bus=bus, supervisor=supervisor
+        settings,
+        identity,
+        keys,
+        hints=store,
+        inventory=inventory,
+        linker=linker,
+        bus=bus,
+        supervisor=supervisor,
     )
 
 

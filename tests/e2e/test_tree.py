@@ -78,3 +78,28 @@ async def test_killed_daemon_leaves_wills_and_restarts_without_linking_again(
         await s.value("e27bridge/bridge/state", b'{"state": "online"}', mark)
         await s.wait_ready(mark)
         assert s.sim.stats.links_made == 1  # the stored keys were used, no second link
+
+
+async def test_a_restart_with_the_stored_inventory_publishes_the_same_tree(
+    stack: StackFactory,
+) -> None:
+    """A warm start reads no configuration (ADR-0014), and the tree is the golden one."""
+    async with stack(subprocess=True) as s:
+        inventory = s.state_dir / "inventory" / f"{s.sim.mac}.json"
+        assert inventory.stat().st_mode & 0o777 == 0o600
+        assert not [secret for secret in SECRETS if secret in inventory.read_text()]
+        s.sim.panel.request_counts.clear()
+        mark = s.listener.mark()
+        await s.restart_daemon()
+        await s.wait_ready(mark)
+        await s.listener.wait_for(
+            lambda m: (
+                m.topic == "e27bridge/bridge/info" and m.json()["panels"][0]["state"] == "ready"
+            ),
+            start=mark,
+        )
+        reads = [k for k in s.sim.panel.request_counts if k[1] in ("get_configured", "get_attribs")]
+        assert reads == []
+        assert s.sim.panel.request_counts["zone", "get_all_zones_status", None] == 1
+        tree = await retained_tree(s.broker.port, settle=0.4)
+        golden.check("small-profile", golden.normalise(tree, run_values(s)))

@@ -17,7 +17,6 @@ from e27bridge.panel.state import (
     PanelInfo,
     PanelSnapshot,
     Thermostat,
-    User,
     Zone,
 )
 
@@ -79,5 +78,4 @@ def snapshot(
     snap = snap.with_entities(
         EntityKind.BARRIER, {1: Barrier(1, "Garage Door", position=BarrierPosition.CLOSED)}
     )
-    snap = snap.with_entities(EntityKind.KEYPAD, {1: Keypad(1, "Kitchen Keypad", area_id=1)})
-    return snap.with_entities(EntityKind.USER, {1: User(1, "Alice")})
+    return snap.with_entities(EntityKind.KEYPAD, {1: Keypad(1, "Kitchen Keypad", area_id=1)})

@@ -18,7 +18,6 @@ from e27bridge.panel.state import (
     PanelInfo,
     PanelSnapshot,
     Thermostat,
-    User,
 )
 from e27bridge.protocol import models
 
@@ -43,7 +42,6 @@ def test_bulk_reads_for_zones_and_outputs_one_read_per_entity_otherwise() -> Non
     snap = snap.with_entities(EntityKind.TSTAT, {1: Thermostat(1, "t")})
     snap = snap.with_entities(EntityKind.BARRIER, {1: Barrier(1, "g")})
     snap = snap.with_entities(EntityKind.KEYPAD, {1: Keypad(1, "p")})
-    snap = snap.with_entities(EntityKind.USER, {1: User(1, "u")})
     assert routes(snap) == [
         ("area.get_status", {"area_id": 1}),
         ("area.get_status", {"area_id": 2}),
@@ -55,7 +53,7 @@ def test_bulk_reads_for_zones_and_outputs_one_read_per_entity_otherwise() -> Non
         ("barrier.get_status", {"barrier_id": 1}),
         ("system.get_trouble", {}),
     ]
-    # Keypads and users have no status: 96 zones and 16 outputs cost two requests.
+    # Keypads have no status: 96 zones and 16 outputs cost two requests.
     assert len(status_plan(snap)) == 9
 
 

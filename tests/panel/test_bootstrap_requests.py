@@ -7,17 +7,15 @@ from waiting import wait_until
 from .conftest import linked_owner, record_requests, running
 
 
-async def test_bootstrap_reads_user_ids_but_not_their_attribs(simulator) -> None:  # type: ignore[no-untyped-def]
-    """``user.get_attribs`` needs an authenticated session: a real panel refuses each one."""
+async def test_bootstrap_reads_nothing_of_users(simulator) -> None:  # type: ignore[no-untyped-def]
+    """``user.get_attribs`` needs an authenticated session (a real panel refuses each one),
+    and bare ids are of no use: users are not read at all (ADR-0014)."""
     async with simulator() as sim:
         owner = await linked_owner(sim)
         seen = record_requests(sim)
         async with running(owner):
-            assert ("user", "get_configured") in seen
-            assert ("user", "get_attribs") not in seen
-            users = owner.snapshot.users
-            assert set(users) == {u.id for u in sim.config.inventory.users}
-            assert all(user.name == f"User {user.id}" for user in users.values())
+            assert ("zone", "get_configured") in seen
+            assert not [r for r in seen if r[0] == "user"]
 
 
 async def test_a_reconnect_with_unchanged_checksums_reads_status_only(simulator) -> None:  # type: ignore[no-untyped-def]

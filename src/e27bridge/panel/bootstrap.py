@@ -1,20 +1,23 @@
 """Bootstrap after every HELLO (protocol §15): inventory, names, then current status.
 
 Every request goes through the session's single queue, one at a time, at background
-priority so user commands overtake it. After a reconnect, the configuration read before
-is kept when every table's checksum (``table_csm``, §15.4) is unchanged: only the status
-is read again. A changed or missing checksum means a full read (ADR-0011).
+priority so user commands overtake it. The configuration of a kind read before (in this
+process, or stored by an earlier one) is kept when its table checksum (``table_csm``,
+§15.4) is unchanged; a kind whose checksum changed or is missing is read again; status is
+always read (ADR-0014).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field, replace
+import time
+from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
 
+from e27bridge.panel.inventory import Inventory, KindRead, attribs_entry, build_entities
 from e27bridge.panel.kinds import KINDS
 from e27bridge.panel.kinds.base import Found
 from e27bridge.panel.planning import refresh_plan
@@ -40,9 +43,13 @@ class BootstrapFailed(E27Error):
 @dataclass
 class BootstrapResult:
     snapshot: PanelSnapshot
-    table_csms: dict[str, int] = field(default_factory=dict)
+    inventory: Inventory
     requests: int = 0
     log_newest: int | None = None  # where the event log stood; older entries are history
+
+    @property
+    def table_csms(self) -> dict[str, int]:
+        return {d: r.table_csm for d, r in self.inventory.kinds.items() if r.table_csm is not None}
 
 
 class Bootstrapper:
@@ -51,7 +58,7 @@ class Bootstrapper:
         queue: RequestQueue,
         panel_id: str,
         info: PanelInfo,
-        previous: BootstrapResult | None = None,
+        previous: Inventory | None = None,
     ) -> None:
         self._queue = queue
         self._panel_id = panel_id
@@ -73,40 +80,48 @@ class Bootstrapper:
 
     async def run(self) -> BootstrapResult:
         info = await self._version()
-        tables = {k: await self._table(k) for k, spec in KINDS.items() if spec.table}
-        csms = {k.value: t.table_csm for k, t in tables.items() if t and t.table_csm is not None}
+        inventory = await self._inventory(info)
         reduction = Reduction(PanelSnapshot(self._panel_id, info))
-        previous = self._previous
-        if previous is not None and _unchanged(csms, previous.table_csms, tables):
-            log.info("bootstrap_configuration_unchanged", panel=self._panel_id)
-            for kind in KINDS:
-                entities = previous.snapshot.entities(kind)
-                reduction.snapshot = reduction.snapshot.with_entities(kind, entities)
-        else:
-            inventory = {k: await self._configured(k, tables.get(k)) for k in KINDS}
-            found = Found(await self._zone_definitions() if _need_definitions(inventory) else ())
-            for kind, ids in inventory.items():
-                entities = await self._entities(kind, ids, found)
-                reduction.snapshot = reduction.snapshot.with_entities(kind, entities)
+        found = Found(inventory.definitions)
+        for kind in KINDS:
+            read = inventory.kinds.get(kind.value)
+            entities = build_entities(kind, read, found) if read is not None else {}
+            reduction.snapshot = reduction.snapshot.with_entities(kind, entities)
         for spec in status_plan(reduction.snapshot):
             await self._apply(reduction, spec)
-        return BootstrapResult(reduction.snapshot, csms, self.requests, await self._log_newest())
+        return BootstrapResult(
+            reduction.snapshot, inventory, self.requests, await self._log_newest()
+        )
 
-    async def _entities(
-        self, kind: EntityKind, ids: tuple[int, ...], found: Found
-    ) -> dict[int, Any]:
-        """Each configured id's attributes, built into the kind's entity (None: not exposed)."""
-        entities = {}
-        for entity_id in ids:
-            attribs = (
-                await self._attribs(kind.value, entity_id)
-                if KINDS[kind].attribs
-                else models.Attribs(entity_id, f"{kind.value.capitalize()} {entity_id}")
-            )
-            entity = None if attribs is None else KINDS[kind].build(attribs, found)
-            if entity is not None:
-                entities[entity_id] = entity
-        return entities
+    async def _inventory(self, info: PanelInfo) -> Inventory:
+        """Every kind's configuration: kept from the last read where its table checksum is
+        unchanged, else read again (ADR-0014); zone definitions only with the zones."""
+        now = time.time()
+        previous = self._previous or Inventory(mac=info.mac, read_at=now, kinds={})
+        kinds: dict[str, KindRead] = {}
+        reread: list[EntityKind] = []
+        for kind in KINDS:
+            table = await self._table(kind)
+            csm = table.table_csm if table is not None else None
+            kept = previous.reusable(kind, csm)
+            if kept is None:
+                reread.append(kind)
+                kept = KindRead(table_csm=csm, entries=await self._configured_attribs(kind, table))
+            kinds[kind.value] = kept
+        log.info("bootstrap_inventory", panel=self._panel_id, reread=[k.value for k in reread])
+        definitions = previous.definitions
+        if any(KINDS[k].needs_definitions and kinds[k.value].entries for k in reread):
+            definitions = await self._zone_definitions()
+        # The oldest configuration kept dates the whole: the maximum age bounds every kind.
+        read_at = previous.read_at if len(reread) < len(kinds) else now
+        return Inventory(mac=info.mac, read_at=read_at, definitions=definitions, kinds=kinds)
+
+    async def _configured_attribs(
+        self, kind: EntityKind, table: paging.TableInfo | None
+    ) -> dict[int, dict[str, Any] | None]:
+        """Each configured id's ``get_attribs`` reply (None: refused)."""
+        ids = await self._configured(kind, table)
+        return {entity_id: await self._attribs(kind.value, entity_id) for entity_id in ids}
 
     async def _log_newest(self) -> int | None:
         """Where the event log stands: entries up to here are history, never replayed."""
@@ -166,14 +181,15 @@ class Bootstrapper:
             block += 1
         return tuple(names)
 
-    async def _attribs(self, domain: str, entity_id: int) -> models.Attribs | None:
+    async def _attribs(self, domain: str, entity_id: int) -> dict[str, Any] | None:
         result = await self._ask(requests.get_attribs(domain, entity_id))
         if result.code == PanelErrorCode.INVALID_ID or not result.ok or result.reply is None:
             return None
         try:
-            return models.parse_attribs(domain, result.reply.body)
+            models.parse_attribs(domain, result.reply.body)
         except MalformedMessage:
             return None
+        return attribs_entry(result.reply.body)
 
     async def _apply(self, reduction: Reduction, spec: requests.RequestSpec) -> None:
         result = await self._ask(spec)
@@ -182,15 +198,6 @@ class Bootstrapper:
                 apply_message(reduction, result.reply)
             except MalformedMessage as exc:
                 log.warning("status_malformed", route=spec.route, error=str(exc))
-
-
-def _unchanged(csms: dict[str, int], before: dict[str, int], tables: dict[EntityKind, Any]) -> bool:
-    """Every table answered with a checksum, and each equals the one read last time."""
-    return bool(csms) and len(csms) == len(tables) and csms == before
-
-
-def _need_definitions(inventory: dict[EntityKind, tuple[int, ...]]) -> bool:
-    return any(ids and KINDS[kind].needs_definitions for kind, ids in inventory.items())
 
 
 async def bootstrap_until(

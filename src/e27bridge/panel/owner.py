@@ -18,7 +18,6 @@ from typing import Any
 
 import structlog
 
-from e27bridge.panel import bootstrap as boot
 from e27bridge.panel import command_policy
 from e27bridge.panel.bootstrap import BootstrapFailed, Bootstrapper, bootstrap_until
 from e27bridge.panel.bus import EventBus, Subscription
@@ -26,6 +25,7 @@ from e27bridge.panel.commands import Command, CommandResult
 from e27bridge.panel.confirm import Confirmations
 from e27bridge.panel.eventlog import EventLogFollower
 from e27bridge.panel.first_link import FirstLink, Linker
+from e27bridge.panel.inventory import InventoryFile, InventoryKeeper
 from e27bridge.panel.keepalive import Keepalive
 from e27bridge.panel.locator import HintStore, PanelLocator, refusal_reason
 from e27bridge.panel.queue import Priority, RequestQueue
@@ -55,6 +55,7 @@ class PanelOwner:
         link_keys: LinkKeys | None,
         *,
         hints: HintStore | None = None,
+        inventory: InventoryFile | None = None,
         linker: Linker | None = None,
         bus: EventBus | None = None,
         rng: random.Random | None = None,
@@ -90,7 +91,7 @@ class PanelOwner:
         self._session_broke = False  # the current session ended by an internal error
         self._queue: RequestQueue | None = None
         self._confirmations: Confirmations | None = None
-        self._last_read: boot.BootstrapResult | None = None  # kept across reconnects (ADR-0011)
+        self._inventory = InventoryKeeper(settings.inventory_max_age, inventory)  # ADR-0014
         self._keepalive: Keepalive | None = None
         self._keepalive_task: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -326,7 +327,7 @@ class PanelOwner:
         self._state.set_connection(ConnectionState.CONNECTING, "bootstrapping")
         info = replace(self.snapshot.info, host=self._locator.host, port=self._locator.port)
         try:
-            bootstrapper = Bootstrapper(self.queue, self.panel_id, info, self._last_read)
+            bootstrapper = Bootstrapper(self.queue, self.panel_id, info, self._inventory.previous())
             result = await bootstrap_until(bootstrapper, ended)
         except BootstrapFailed as exc:
             self._last_error = f"bootstrap failed: {exc}"
@@ -335,7 +336,7 @@ class PanelOwner:
         if result is None:
             return
         self._state.install(result.snapshot)
-        self._last_read = result
+        self._inventory.keep(result.inventory)
         assert self._eventlog is not None
         self._eventlog.start_at(result.log_newest)  # nothing older is replayed
         self._ready = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from e27bridge.panel.inventory import DEFAULT_MAX_AGE
 from e27bridge.panel.queue import QueueSettings
 from e27bridge.panel.session import SessionTimeouts
 
@@ -36,3 +37,4 @@ class PanelSettings:
     queue: QueueSettings = field(default_factory=QueueSettings)
     reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
     timeouts: SessionTimeouts = field(default_factory=SessionTimeouts)
+    inventory_max_age: float = DEFAULT_MAX_AGE  # older stored configuration: read in full

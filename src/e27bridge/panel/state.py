@@ -21,7 +21,6 @@ from e27bridge.panel.kinds.light import Light
 from e27bridge.panel.kinds.lock import Lock
 from e27bridge.panel.kinds.output import Output
 from e27bridge.panel.kinds.tstat import Thermostat
-from e27bridge.panel.kinds.user import User
 from e27bridge.panel.kinds.zone import Zone
 from e27bridge.protocol.models import SETPOINT_RANGE
 
@@ -42,7 +41,6 @@ __all__ = [
     "PanelInfo",
     "PanelSnapshot",
     "Thermostat",
-    "User",
     "Zone",
     "changed_fields",
 ]
@@ -148,10 +146,6 @@ class PanelSnapshot:
     @property
     def keypads(self) -> Mapping[int, Keypad]:
         return self.entities(EntityKind.KEYPAD)
-
-    @property
-    def users(self) -> Mapping[int, User]:
-        return self.entities(EntityKind.USER)
 
 
 def changed_fields(old: Any, new: Any) -> tuple[str, ...]:

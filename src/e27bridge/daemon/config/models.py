@@ -210,6 +210,8 @@ class BridgeConfig(_Model):
     discovery_mode: Literal["device", "component", "off"] = "device"
     coalesce_ms: Annotated[int, Field(ge=0, le=250)] = 0
     read_only: bool = False  # every panel publishes only and refuses every command
+    # Seconds a stored panel configuration is trusted before a full read (ADR-0014).
+    inventory_max_age: Annotated[float, Field(ge=0, le=31_536_000)] = 86400.0
 
 
 class LoggingConfig(_Model):

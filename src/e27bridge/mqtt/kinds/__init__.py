@@ -1,6 +1,6 @@
 """The kinds published on MQTT, in publication order: one module each, one line here.
 
-Keyed by the engine's ``EntityKind`` (ADR-0008); engine kinds missing here (users) have
+Keyed by the engine's ``EntityKind`` (ADR-0008); an engine kind missing here would have
 no Homie node and no Home Assistant component.
 """
 

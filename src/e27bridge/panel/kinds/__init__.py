@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 
-from e27bridge.panel.kinds import area, barrier, keypad, light, lock, output, tstat, user, zone
+from e27bridge.panel.kinds import area, barrier, keypad, light, lock, output, tstat, zone
 from e27bridge.panel.kinds.base import KindSpec, Registry
 
 
@@ -23,7 +23,6 @@ class EntityKind(enum.Enum):
     TSTAT = "tstat"
     BARRIER = "barrier"
     KEYPAD = "keypad"
-    USER = "user"
 
 
 KINDS: Registry[EntityKind, KindSpec] = Registry(
@@ -36,7 +35,6 @@ KINDS: Registry[EntityKind, KindSpec] = Registry(
         EntityKind.TSTAT: tstat.SPEC,
         EntityKind.BARRIER: barrier.SPEC,
         EntityKind.KEYPAD: keypad.SPEC,
-        EntityKind.USER: user.SPEC,
     }
 )
 

@@ -88,10 +88,8 @@ class KindSpec:
     events: Callable[[Any, Any], tuple[Event, ...]] = _no_events
     describe: Callable[[Any, Any], str | None] = _silent  # a change in words (live view)
     commands: Writes = field(default_factory=dict)  # user commands on it, and their writes
-    table: bool = True  # has ``get_table_info`` (bounds the ids of ``get_configured``)
     required: bool = False  # bootstrap fails when its inventory cannot be read
     needs_definitions: bool = False  # read ``zone.get_defs`` before building entities
-    attribs: bool = True  # read each entity's ``get_attribs`` at bootstrap (False: ids only)
 
 
 def per_id(domain: str, parse: Callable[[dict[str, Any]], Any]) -> Callable[..., Mapping[int, Any]]:
