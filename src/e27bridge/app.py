@@ -33,6 +33,7 @@ from e27bridge.panel.linking import link
 from e27bridge.panel.manager import PanelManager
 from e27bridge.panel.owner import Linker, PanelOwner, PanelSettings
 from e27bridge.panel.queue import QueueSettings
+from e27bridge.panel.rtt_backoff import RttBackoffSettings
 from e27bridge.panel.state import ConnectionState, EntityKind
 from e27bridge.protocol.identity import ClientIdentity, LinkKeys
 from e27bridge.status import StatusBoard
@@ -124,6 +125,7 @@ def queue_settings(config: Config) -> QueueSettings:
         command_max_age=q.command_max_age,
         min_interval=q.min_interval,
         request_timeout=q.request_timeout,
+        rtt_backoff=RttBackoffSettings(**q.rtt_backoff.model_dump()),
     )
 
 

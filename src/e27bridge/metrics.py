@@ -23,7 +23,7 @@ from prometheus_client.registry import Collector
 from e27bridge import __version__
 from e27bridge.mqtt.bridge import MqttBridge
 from e27bridge.panel.owner import PanelOwner
-from e27bridge.panel.queue import QueueResult
+from e27bridge.panel.queue import QueueResult, RequestQueue
 from e27bridge.panel.state import ConnectionState
 from e27bridge.protocol.requests import RequestSpec
 
@@ -53,12 +53,14 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
-        self.registry.register(_LiveValues(panels, mqtt))
+        self._queues: dict[str, RequestQueue] = {}  # filled by ``attach``
+        self.registry.register(_LiveValues(panels, mqtt, self._queues))
 
     def attach(self) -> None:
         """Listen to every panel's queue (the owners must be started)."""
         for panel_id, owner in self._panels.items():
             owner.queue.listeners.append(self._listener(panel_id))
+            self._queues[panel_id] = owner.queue
 
     def _listener(self, panel_id: str) -> _RequestListener:
         def done(spec: RequestSpec, result: QueueResult) -> None:
@@ -79,9 +81,15 @@ class _RequestListener(Protocol):
 class _LiveValues(Collector):
     """Values read at scrape time from the snapshots, the queues and the MQTT side."""
 
-    def __init__(self, panels: Mapping[str, PanelOwner], mqtt: MqttBridge) -> None:
+    def __init__(
+        self,
+        panels: Mapping[str, PanelOwner],
+        mqtt: MqttBridge,
+        queues: Mapping[str, RequestQueue],
+    ) -> None:
         self._panels = panels
         self._mqtt = mqtt
+        self._queues = queues
 
     def collect(self) -> Iterator[Metric]:
         info = GaugeMetricFamily("e27bridge_info", "The running version", labels=["version"])
@@ -102,6 +110,11 @@ class _LiveValues(Collector):
             "Round trip of the last answered request",
             labels=["panel"],
         )
+        rest = GaugeMetricFamily(
+            "e27bridge_panel_rtt_backoff_seconds",
+            "Extra rest after each reply while the panel's round trips rise (ADR-0014)",
+            labels=["panel"],
+        )
         reconnects = CounterMetricFamily(
             "e27bridge_panel_reconnects", "Sessions lost and started again", labels=["panel"]
         )
@@ -113,8 +126,10 @@ class _LiveValues(Collector):
             depth.add_metric([panel_id], health.queue_depth)
             if health.rtt_ms is not None:
                 rtt.add_metric([panel_id], health.rtt_ms / 1000)
+            if panel_id in self._queues:
+                rest.add_metric([panel_id], self._queues[panel_id].rest)
             reconnects.add_metric([panel_id], health.reconnects)
-        yield from (state, depth, rtt, reconnects)
+        yield from (state, depth, rtt, rest, reconnects)
         yield from self._mqtt_values()
 
     def _mqtt_values(self) -> Iterator[Metric]:

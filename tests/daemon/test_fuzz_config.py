@@ -22,7 +22,7 @@ SECTIONS = {
     "bridge": ["id", "base_topic", "homie_prefix", "discovery_prefix", "ha_birth_topic",
                "ha_republish_delay", "discovery_mode", "coalesce_ms", "read_only"],
     "logging": ["level", "format"],
-    "queue": ["depth", "command_max_age", "min_interval", "request_timeout"],
+    "queue": ["depth", "command_max_age", "min_interval", "request_timeout", "rtt_backoff"],
     "metrics": ["listen"],
 }  # fmt: skip
 PANEL_KEYS = ["id", "mac", "host", "port", "discovery_port", "access_code", "passphrase",

@@ -52,6 +52,7 @@ async def test_metrics_scraped_during_a_session(stack: StackFactory) -> None:
         assert value(before, "e27bridge_panel_queue_depth", panel=PANEL) >= 0
         assert value(before, "e27bridge_panel_reconnects_total", panel=PANEL) == 0
         assert value(before, "e27bridge_panel_rtt_seconds", panel=PANEL) > 0
+        assert value(before, "e27bridge_panel_rtt_backoff_seconds", panel=PANEL) == 0
         # the bootstrap's reads, counted by domain and outcome, with their round trips
         zone_reads = value(
             before, "e27bridge_panel_requests_total", panel=PANEL, domain="zone", outcome="ok"

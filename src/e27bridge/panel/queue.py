@@ -18,6 +18,7 @@ import structlog
 
 from e27bridge.panel.commands import Outcome
 from e27bridge.panel.queue_model import Priority, QueueItem, QueueResult, QueueSettings
+from e27bridge.panel.rtt_backoff import Change, RttBackoff
 from e27bridge.panel.tap import Tap, inbound_record, request_record
 from e27bridge.protocol.correlator import Correlator, Ended, EndReason
 from e27bridge.protocol.errors import PanelErrorCode, TransportError, reason_for
@@ -34,7 +35,7 @@ Listener = Callable[[RequestSpec, "QueueResult"], None]
 
 class RequestQueue:
     """Driven by its events, not by a task: a reply, a deadline, a connection loss, a new
-    request or the end of a pacing gap each run ``_kick``, which sends the next request at
+    request or the end of a pacing gap or rest each run ``_kick``, which sends the next request at
     once when the slot is free and pacing allows. So the next request leaves in the same
     step as the reply that freed the slot, before the bridge does anything else with that
     reply (publishing its result), and the panel is busy while the bridge works."""
@@ -58,6 +59,8 @@ class RequestQueue:
         self._deadline: asyncio.TimerHandle | None = None  # the in-flight request's
         self._wake: asyncio.TimerHandle | None = None  # the end of a pacing gap or backoff
         self._last_sent = float("-inf")
+        self._last_reply = float("-inf")
+        self._rtt_backoff = RttBackoff(self.settings.rtt_backoff)
         self._resume_at = float("-inf")  # nothing is sent before (busy/timeout backoff)
         self._settling = False  # while an end is handled, the next send waits for its end
         self._on_silent_timeout = on_silent_timeout
@@ -107,6 +110,11 @@ class RequestQueue:
     def rtt_ms(self) -> float | None:
         """The last round trip in milliseconds (one decimal), None before any reply."""
         return round(self.last_rtt * 1000, 1) if self.last_rtt is not None else None
+
+    @property
+    def rest(self) -> float:
+        """The panel's rest after each reply while its RTTs rise, 0 when well (ADR-0014)."""
+        return self._rtt_backoff.extra
 
     @property
     def last_received_at(self) -> float | None:
@@ -234,7 +242,11 @@ class RequestQueue:
             return
         if not any(self._pending):
             return
-        ready_at = max(self._last_sent + self.settings.min_interval, self._resume_at)
+        ready_at = max(
+            self._last_sent + self.settings.min_interval,
+            self._last_reply + self._rtt_backoff.extra,
+            self._resume_at,
+        )
         if self._loop.time() < ready_at:
             if self._wake is None or self._wake.when() != ready_at:
                 if self._wake is not None:
@@ -313,7 +325,8 @@ class RequestQueue:
         self._settling = True
         try:
             if ended.reason is EndReason.REPLY:
-                self.last_rtt = ended.rtt
+                self._last_reply = ended.ended_at
+                self._observe_rtt(ended.rtt)
                 self._after_reply(item, ended)
             elif ended.reason is EndReason.TIMEOUT:
                 self._after_timeout(item, ended)
@@ -322,6 +335,23 @@ class RequestQueue:
         finally:
             self._settling = False
         self._kick()
+
+    def _observe_rtt(self, rtt: float) -> None:
+        self.last_rtt = rtt
+        backoff = self._rtt_backoff
+        change = backoff.observe(rtt)
+        if change is None:
+            return
+        assert backoff.baseline is not None and backoff.recent is not None
+        figures = {
+            "rtt_ms": round(backoff.recent * 1000, 1),
+            "baseline_ms": round(backoff.baseline * 1000, 1),
+            "rest_ms": round(self.rest * 1000, 1),
+        }
+        if change is Change.STARTED:
+            log.warning("rtt_backoff_started", **figures)
+        else:
+            log.info("rtt_backoff_ended", **figures)
 
     def _after_reply(self, item: QueueItem, ended: Ended) -> None:
         reply = ended.reply

@@ -7,6 +7,7 @@ import enum
 from dataclasses import dataclass, field
 
 from e27bridge.panel.commands import Outcome
+from e27bridge.panel.rtt_backoff import RttBackoffSettings
 from e27bridge.protocol.messages import Inbound
 from e27bridge.protocol.requests import RequestSpec
 
@@ -27,6 +28,7 @@ class QueueSettings:
     busy_retries: int = 2
     backoff_base: float = 0.5
     backoff_max: float = 30.0
+    rtt_backoff: RttBackoffSettings = field(default_factory=RttBackoffSettings)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from e27bridge.daemon.config.models import (
     PanelConfig,
     Port,
     QueueConfig,
+    RttBackoffConfig,
     TlsConfig,
 )
 
@@ -40,6 +41,7 @@ __all__ = [
     "PanelConfig",
     "Port",
     "QueueConfig",
+    "RttBackoffConfig",
     "TlsConfig",
     "add_config_argument",
     "default_config_path",

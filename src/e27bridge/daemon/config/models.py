@@ -221,13 +221,24 @@ class LoggingConfig(_Model):
     format: Literal["auto", "json", "console"] = "auto"
 
 
+class RttBackoffConfig(_Model):
+    """Extra gap between requests while the panel's round trips rise (ADR-0014)."""
+
+    enabled: bool = True
+    threshold: Annotated[float, Field(ge=0, le=10)] = 0.02
+    ratio: Annotated[float, Field(ge=1, le=100)] = 2.0
+    gain: Annotated[float, Field(ge=0, le=10)] = 1.0
+    max_gap: Annotated[float, Field(ge=0, le=60)] = 1.0
+
+
 class QueueConfig(_Model):
-    """Per-panel request queue defaults (ADR-0111)."""
+    """Per-panel request queue defaults (ADR-0004)."""
 
     depth: Annotated[int, Field(ge=1, le=10000)] = 64
     command_max_age: Annotated[float, Field(gt=0, le=3600)] = 10.0
     min_interval: Annotated[float, Field(ge=0, le=10)] = 0.05
     request_timeout: Annotated[float, Field(gt=0, le=120)] = 5.0
+    rtt_backoff: RttBackoffConfig = Field(default_factory=RttBackoffConfig)
 
 
 class EntityOverride(_Model):
