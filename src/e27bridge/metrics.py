@@ -112,7 +112,7 @@ class _LiveValues(Collector):
         )
         rest = GaugeMetricFamily(
             "e27bridge_panel_rtt_backoff_seconds",
-            "Extra rest after each reply while the panel's round trips rise (ADR-0014)",
+            "Extra rest after each reply while the panel's round trips rise (ADR-0015)",
             labels=["panel"],
         )
         reconnects = CounterMetricFamily(

@@ -1,4 +1,4 @@
-"""The RTT backoff's pure logic (ADR-0014): when it adds a gap, how much, and when it stops."""
+"""The RTT backoff's pure logic (ADR-0015): when it adds a gap, how much, and when it stops."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ADR-0014 end to end: a real simulated panel whose replies slow down mid-run makes the
+"""ADR-0015 end to end: a real simulated panel whose replies slow down mid-run makes the
 queue widen the gap between requests, and the gap closes again when the panel recovers."""
 
 from __future__ import annotations

@@ -113,7 +113,7 @@ class RequestQueue:
 
     @property
     def rest(self) -> float:
-        """The panel's rest after each reply while its RTTs rise, 0 when well (ADR-0014)."""
+        """The panel's rest after each reply while its RTTs rise, 0 when well (ADR-0015)."""
         return self._rtt_backoff.extra
 
     @property

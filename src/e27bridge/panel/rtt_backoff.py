@@ -1,4 +1,4 @@
-"""Back off when the panel's round trips rise (ADR-0014): the rest it gets after each reply.
+"""Back off when the panel's round trips rise (ADR-0015): the rest it gets after each reply.
 
 Pure logic, fed with each answered request's RTT. The baseline is what the panel usually
 needs: it follows a faster RTT at once and a slower one only slowly, so a constant service

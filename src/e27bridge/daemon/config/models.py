@@ -222,7 +222,7 @@ class LoggingConfig(_Model):
 
 
 class RttBackoffConfig(_Model):
-    """Extra gap between requests while the panel's round trips rise (ADR-0014)."""
+    """Extra gap between requests while the panel's round trips rise (ADR-0015)."""
 
     enabled: bool = True
     threshold: Annotated[float, Field(ge=0, le=10)] = 0.02
