@@ -20,6 +20,7 @@ class Relay:
         self._pipes: set[asyncio.Task[None]] = set()
         self.downstream = asyncio.Event()  # cleared: broker -> client bytes are held back
         self.downstream.set()
+        self.latency = 0.0  # s added to every broker -> client chunk
 
     async def __aenter__(self) -> Relay:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -49,19 +50,21 @@ class Relay:
             return
         self.connections += 1
         self._writers += [writer, up_writer]
-        for source, sink, gate in ((reader, up_writer, None), (up_reader, writer, self.downstream)):
-            task = asyncio.create_task(_pipe(source, sink, gate))
+        for source, sink, relay in ((reader, up_writer, None), (up_reader, writer, self)):
+            task = asyncio.create_task(_pipe(source, sink, relay))
             self._pipes.add(task)
             task.add_done_callback(self._pipes.discard)
 
 
 async def _pipe(
-    source: asyncio.StreamReader, sink: asyncio.StreamWriter, gate: asyncio.Event | None
+    source: asyncio.StreamReader, sink: asyncio.StreamWriter, relay: Relay | None
 ) -> None:
     with contextlib.suppress(ConnectionError, OSError):
         while data := await source.read(65536):
-            if gate is not None:
-                await gate.wait()
+            if relay is not None:
+                await relay.downstream.wait()
+                if relay.latency:
+                    await asyncio.sleep(relay.latency)
             sink.write(data)
             await sink.drain()
     sink.transport.abort()

@@ -109,6 +109,28 @@ async def test_messages_are_handled_while_on_connect_runs(broker: Broker) -> Non
     assert conn.connects == 1
 
 
+async def test_subscriptions_go_out_at_once_not_one_round_trip_each(broker: Broker) -> None:
+    """Reads stay open while the SUBACKs are owed; one at a time, 40 filters took 40 round
+    trips, and echoes on the first ones piled up unread meanwhile (64 panels: +80 MiB)."""
+    connected_at: list[float] = []
+
+    async def on_connect() -> None:
+        connected_at.append(time.monotonic())
+
+    async with Relay(broker.port) as relay:
+        relay.latency = 0.1  # per broker -> client chunk: 40 round trips would take 4 s
+        conn = MqttConnection(
+            settings(relay.port, connect_timeout=10.0),
+            will=Will("t/lwt", "lost"),
+            subscriptions=[f"t/many/{i}" for i in range(40)],
+            on_connect=on_connect,
+        )
+        start = time.monotonic()
+        async with running(conn):
+            await wait_until(lambda: connected_at, "subscribed")
+        assert connected_at[0] - start < 2.0
+
+
 async def test_a_failing_on_connect_is_logged_and_the_connection_retried(broker: Broker) -> None:
     calls = 0
 
