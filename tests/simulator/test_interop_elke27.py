@@ -115,11 +115,19 @@ async def test_elke27_client_against_the_simulator(caplog: pytest.LogCaptureFixt
 
 async def test_elke27_becomes_ready_on_the_large_profile_with_the_defaults() -> None:
     """The defaults include the numeric-string paging quirk where the reference copes with
-    it (ADR-0209); elke27 stalls for good on a string in an area/zone/output inventory."""
+    it (ADR-0209); elke27 stalls for good on a string in an area/zone/output inventory.
+
+    elke27 runs unpaced here: with its 50 ms pacing its own kernel stalls at random (a reply
+    handled on its receive thread races the paced sender's bookkeeping in the event loop; on
+    a loaded machine, often enough, a bootstrap never sends its next request), which says
+    nothing about the simulator. The simulator's defaults are what this test is about.
+    Two light replies are lost on every run (seq 97 and 108: their frames' protocol byte
+    equals the length's low byte, the reference deframer bug of E27-PROTOCOL.md §4.4); elke27
+    times them out and carries on, lights are not part of its readiness."""
     expected = profile_config("large").inventory
     async with simulate("--profile", "large", "--seed", "1", "--no-activity") as sim:
         host, port = sim.tcp
-        client = Elke27Client(ClientConfig(request_timeout_s=3.0))
+        client = Elke27Client(ClientConfig(request_timeout_s=3.0, outbound_min_interval_s=0))
         keys = await client.async_link(
             host,
             port,
@@ -130,8 +138,13 @@ async def test_elke27_becomes_ready_on_the_large_profile_with_the_defaults() -> 
         )
         await client.async_connect(host, port, keys)
         try:
-            assert await client.wait_ready(90)
+            ready = await client.wait_ready(60)
             snapshot = client.snapshot
+            assert ready, (
+                "elke27 not ready after 60 s: "
+                f"{len(snapshot.areas)}/{len(expected.areas)} areas, "
+                f"{len(snapshot.zones)} zones, {len(snapshot.outputs)} outputs seen"
+            )
             assert set(snapshot.areas) == {a.id for a in expected.areas}
             assert {z.id for z in expected.zones if z.definition != "UNDEFINED"} <= set(
                 snapshot.zones
