@@ -23,7 +23,7 @@ async def test_a_celsius_panel_gets_celsius_thermostats_with_its_limits(
     config = sim_config()
     celsius = dataclasses.replace(config.behaviour, tstat_units="C", tstat_setpoint_max=30)
     async with stack(config=dataclasses.replace(config, behaviour=celsius)) as s:
-        tree = await retained_tree(s.broker.port, settle=0.2)
+        tree = await retained_tree(s.broker.port)
         climate = json.loads(tree[HASS_CONFIG])["components"]["tstat-1"]
         assert (climate["temperature_unit"], climate["min_temp"], climate["max_temp"]) == (
             "C",
@@ -45,7 +45,7 @@ async def test_a_celsius_panel_gets_celsius_thermostats_with_its_limits(
 async def test_a_light_that_cannot_dim_is_an_on_off_light(stack: StackFactory) -> None:
     async with stack() as s:
         assert [light.dimmable for light in s.sim.config.inventory.lights] == [True, False]
-        tree = await retained_tree(s.broker.port, settle=0.2)
+        tree = await retained_tree(s.broker.port)
         components = json.loads(tree[HASS_CONFIG])["components"]
         assert "brightness_command_topic" in components["light-1"]
         assert not [k for k in components["light-2"] if k.startswith("brightness")]
@@ -99,7 +99,7 @@ async def test_discovery_forms_golden_and_switching_keeps_every_entity(
         await wait_until(lambda: HASS_CONFIG not in discovery_state(s), "the device config gone")
         moved = [m.topic for m in s.listener.messages[mark:] if m.payload == MIGRATE.encode()]
         assert moved == [HASS_CONFIG]
-        tree = await retained_tree(s.broker.port, "homeassistant/#", settle=0.3)
+        tree = await retained_tree(s.broker.port, "homeassistant/#")
         assert HASS_CONFIG not in tree and len(tree) > 20
         assert unique_ids(tree) == unique_ids({HASS_CONFIG: device})
         for topic, payload in tree.items():
@@ -123,4 +123,4 @@ async def test_discovery_forms_golden_and_switching_keeps_every_entity(
         # device -> off: nothing left for Home Assistant
         await restart_in(s, "off")
         await wait_until(lambda: not discovery_state(s), "no discovery config at all")
-        assert not await retained_tree(s.broker.port, "homeassistant/#", settle=0.2)
+        assert not await retained_tree(s.broker.port, "homeassistant/#")

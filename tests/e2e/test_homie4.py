@@ -27,7 +27,7 @@ def homie4_part(tree: dict[str, bytes]) -> dict[str, bytes]:
 async def whole_tree(port: int) -> dict[str, bytes]:
     """At QoS 0: mosquitto drops QoS 1 messages queued past 1000 for one client, and the
     Homie 4 tree alone has more (an attribute topic per property attribute)."""
-    return await retained_tree(port, settle=0.3, qos=0)
+    return await retained_tree(port, qos=0)
 
 
 async def test_both_trees_are_valid_and_match_the_golden_capture(stack: StackFactory) -> None:
@@ -85,16 +85,16 @@ async def test_homie4_alone_carries_home_assistant_too(stack: StackFactory) -> N
 async def test_switching_homie4_off_removes_its_retained_tree(stack: StackFactory) -> None:
     async with stack(bridge_config=BOTH) as s:
         await s.listener.wait_topic(f"{H4}/$state", b"ready")
-        assert len(await retained_tree(s.broker.port, f"{H4}/#", settle=0.2, qos=0)) > 100
+        assert len(await retained_tree(s.broker.port, f"{H4}/#", qos=0)) > 100
         s.config_path.write_text(s.config_path.read_text().replace(BOTH, ""))
         mark = s.listener.mark()
         await s.restart_daemon()
         await s.wait_ready(mark)
         # the sweep follows the connect: wait until a fresh capture finds nothing left
         for _ in range(50):
-            left = await retained_tree(s.broker.port, f"{H4}/#", settle=0.2, qos=0)
+            left = await retained_tree(s.broker.port, f"{H4}/#", qos=0)
             if not left:
                 break
         assert left == {}, sorted(left)[:5]
-        tree = await retained_tree(s.broker.port, "homie/5/#", settle=0.2)
+        tree = await retained_tree(s.broker.port, "homie/5/#")
         assert homie_errors(tree, "e27bridge") == []  # the v5 tree is untouched

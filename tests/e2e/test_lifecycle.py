@@ -36,7 +36,7 @@ def run_values(s: Stack) -> dict[Any, str]:
 
 
 async def stable_tree(s: Stack) -> dict[str, Any]:
-    return golden.normalise(await retained_tree(s.broker.port, settle=0.3), run_values(s))
+    return golden.normalise(await retained_tree(s.broker.port), run_values(s))
 
 
 async def test_broker_restart_republishes_everything(stack: StackFactory) -> None:

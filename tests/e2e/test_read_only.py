@@ -63,7 +63,7 @@ async def test_a_read_only_panel_executes_nothing_and_offers_no_control(
             assert (result["error"]["code"], result["error"]["reason"]) == (None, "read_only"), (
                 topic
             )
-        tree = await retained_tree(s.broker.port, settle=0.3)
+        tree = await retained_tree(s.broker.port)
         assert writes(s) == before  # nothing reached the panel
         assert s.sim.stats.in_flight_violations == 0
         assert settable(tree) == []
@@ -88,7 +88,7 @@ async def test_a_read_only_panel_executes_nothing_and_offers_no_control(
             start=mark,
             timeout=10,
         )
-        tree = await retained_tree(s.broker.port, settle=0.3)
+        tree = await retained_tree(s.broker.port)
         assert "area-1/command" in settable(tree)
         every = components(tree)
         assert every["area-1"]["platform"] == "alarm_control_panel"
@@ -110,7 +110,7 @@ async def test_an_allow_list_permits_only_its_nodes(stack: StackFactory) -> None
         assert result["status"] == "ok"
         await s.value(f"{H}/output-1/on", b"true", mark)
         assert writes(s) - before == Counter({("output", "set_status", 1): 1})
-        tree = await retained_tree(s.broker.port, settle=0.3)
+        tree = await retained_tree(s.broker.port)
         offered = {p.split("/")[0] for p in settable(tree)}
         assert {"output-1", "zone-10"} <= offered
         assert all(fnmatchcase(n, "output-*") or fnmatchcase(n, "zone-1?") for n in offered)

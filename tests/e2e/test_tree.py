@@ -41,7 +41,7 @@ async def test_retained_tree_matches_golden_and_validates(stack: StackFactory) -
                 m.topic == "e27bridge/bridge/info" and m.json()["panels"][0]["state"] == "ready"
             )
         )
-        tree = await retained_tree(s.broker.port, settle=0.4)
+        tree = await retained_tree(s.broker.port)
         assert tree[f"{H}/$state"] == b"ready"
         assert tree["homie/5/e27bridge/$state"] == b"ready"
         assert homie_errors(tree, "e27bridge") == []
@@ -50,7 +50,7 @@ async def test_retained_tree_matches_golden_and_validates(stack: StackFactory) -
         assert not [secret for secret in SECRETS if secret in everything]
         golden.check("small-profile", golden.normalise(tree, run_values(s)))
     # SIGTERM: a clean goodbye, so every entity is unavailable in HA (availability topics)
-    tree = await retained_tree(s.broker.port, settle=0.2)
+    tree = await retained_tree(s.broker.port)
     assert tree["e27bridge/bridge/state"] == b'{"state": "offline"}'
     assert tree["homie/5/e27bridge/$state"] == b"disconnected"
     assert tree[f"{H}/$state"] == b"disconnected"

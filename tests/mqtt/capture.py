@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,24 +35,36 @@ class Received:
 
 
 async def retained_tree(
-    port: int, topic_filter: str = "#", settle: float = 0.3, qos: int = 1
+    port: int, topic_filter: str = "#", qos: int = 1, timeout: float = 30.0
 ) -> dict[str, bytes]:
-    """Every retained message under ``topic_filter`` (waits until ``settle`` s of quiet).
+    """Every retained message under ``topic_filter``: the broker's retained state when we
+    subscribed.
 
-    ``qos=0`` for trees of more than 1000 topics: mosquitto drops QoS 1 messages queued past
-    ``max_queued_messages`` (1000) for one client.
+    The broker queues a new subscription's retained messages before anything published
+    after it, so a marker we then publish to ourselves ends the burst: no quiet period to
+    guess, which a loaded machine would overrun. ``qos=0`` for trees of more than 1000
+    topics: mosquitto drops QoS 1 messages queued past ``max_queued_messages`` (1000) for
+    one client.
     """
+    marker = f"e27-test/retained-end/{uuid.uuid4().hex}"
     tree: dict[str, bytes] = {}
     async with aiomqtt.Client("127.0.0.1", port, identifier=None) as client:
         await client.subscribe(topic_filter, qos=qos)
-        while True:
-            try:
-                async with asyncio.timeout(settle):
-                    message = await anext(aiter(client.messages))
-            except TimeoutError:
-                return tree
-            if message.retain and message.payload:
-                tree[str(message.topic)] = bytes(message.payload)  # type: ignore[arg-type]
+        await client.subscribe(marker, qos=qos)
+        await client.publish(marker, b"end", qos=qos)
+        try:
+            async with asyncio.timeout(timeout):
+                async for message in client.messages:
+                    if str(message.topic) == marker:
+                        return tree
+                    if message.retain and message.payload:
+                        tree[str(message.topic)] = bytes(message.payload)  # type: ignore[arg-type]
+        except TimeoutError:
+            pass
+    raise AssertionError(
+        f"the retained tree under {topic_filter!r} did not end within {timeout:g} s "
+        f"({len(tree)} topics so far)"
+    )
 
 
 def _normalise_json(value: Any) -> Any:

@@ -350,10 +350,11 @@ async def test_broker_restart_republishes_everything(broker: Broker) -> None:
         r.bridge.republished.clear()
         broker.restart()
         await asyncio.wait_for(r.bridge.republished.wait(), 10)
-        for _ in range(50):
-            after = normalise(await retained_tree(broker.port, settle=0.2))
-            if "e27bridge/bridge/state" in after:
-                break
+        async with asyncio.timeout(10):
+            while "e27bridge/bridge/state" not in (
+                after := normalise(await retained_tree(broker.port))
+            ):
+                await asyncio.sleep(0.05)
         assert after == before
 
 
