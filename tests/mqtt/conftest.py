@@ -56,7 +56,8 @@ class Broker:
             "allow_anonymous true\n"
             "persistence false\n"
             f"log_dest file {self.directory / 'mosquitto.log'}\n"
-            "log_type error\nlog_type warning\n" + self.extra_config
+            # notice: where mosquitto says it drops a slow client's messages
+            "log_type error\nlog_type warning\nlog_type notice\n" + self.extra_config
         )
         self.proc = subprocess.Popen(
             [_mosquitto_binary(), "-c", str(conf)],
