@@ -6,33 +6,17 @@ The full target (20,000 commands from 50 clients, RSS within 20 MB of idle) is m
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from e2e.conftest import StackFactory
 from e27bridge.mqtt.readgate import HIGH_WATER
 from mqtt.capture import Listener
-from mqtt.conftest import Broker
 from mqtt.test_bridge import send
 
-from .flood import BROKER_CONFIG, flood
+from .brokers import keeping_broker  # noqa: F401 (the broker fixture)
+from .flood import flood
 
 COMMANDS = 2000
 CLIENTS = 20
 RSS_BOUND_MIB = 20.0
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    """Overrides the rig's broker: one that does not drop a slow subscriber's messages."""
-    b = Broker(tmp_path, BROKER_CONFIG)
-    b.start()
-    try:
-        yield b
-    finally:
-        b.stop()
 
 
 async def test_a_flood_gets_one_result_each_and_memory_stays_bounded(

@@ -13,19 +13,22 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiomqtt
-import pytest
 
 from e2e.conftest import HASS_CONFIG, PANEL, PIN, RESPONSE, H, Stack, StackFactory
 from e27bridge.mqtt.inbound import MAX_INBOUND_BYTES
 from mqtt.capture import Received
-from mqtt.conftest import Broker
 
-from .flood import BROKER_CONFIG
+from .brokers import keeping_broker  # noqa: F401 (the broker fixture)
+
+# The corpus's republish requests that parse as objects each publish the whole tree, which
+# comes back to the daemon (it subscribes to its own tree) and to the listener: thousands of
+# messages in a burst. On a loaded machine either falls more than mosquitto's default 1,000
+# queued messages behind (the daemon pauses reading while behind, ADR-0105) and the broker
+# drops the overflow, a request among them: so a broker that keeps them.
 
 DEEP = b"[" * 5000
 STALL = 30.0  # s without a new answer before giving up
@@ -90,24 +93,6 @@ WORST_RETAINED = [
     (f"{H}/area-1/command/set", DEEP),
     ("e27bridge/bridge/request/health_check", DEEP),
 ]
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    """Overrides the rig's broker: one that does not drop a slow subscriber's messages.
-
-    The corpus's republish requests that parse as objects each publish the whole tree,
-    which comes back to the daemon (it subscribes to its own tree) and to the listener:
-    thousands of messages in a burst. On a loaded machine either falls more than
-    mosquitto's default 1,000 queued messages behind (the daemon pauses reading while
-    behind, ADR-0105) and the broker drops the overflow, a request among them.
-    """
-    b = Broker(tmp_path, BROKER_CONFIG)
-    b.start()
-    try:
-        yield b
-    finally:
-        b.stop()
 
 
 def broker_drops(s: Stack) -> list[str]:
