@@ -3,6 +3,7 @@ the golden file says, and every payload in it passes the strict schemas and Homi
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from e27bridge.mqtt.topics import mac12
@@ -106,8 +107,13 @@ async def test_a_restart_with_the_stored_inventory_publishes_the_same_tree(
         assert s.sim.panel.request_counts["zone", "get_all_zones_status", None] == 1
         # Under load a republish can follow the first ready (init again): wait it out.
         tree: dict[str, bytes] = {}
-        for _ in range(40):
-            tree = await retained_tree(s.broker.port, settle=0.4)
-            if tree[f"{H}/$state"] == tree["homie/5/e27bridge/$state"] == b"ready":
-                break
+
+        async def both_ready() -> bool:
+            nonlocal tree
+            tree = await retained_tree(s.broker.port)
+            return tree[f"{H}/$state"] == tree["homie/5/e27bridge/$state"] == b"ready"
+
+        async with asyncio.timeout(20):
+            while not await both_ready():
+                await asyncio.sleep(0.05)
         golden.check("small-profile", golden.normalise(tree, run_values(s)))
