@@ -371,7 +371,9 @@ class MqttConnection:
             # delayed ACK (~40 ms).
             socket_options=(NODELAY,),
         )
-        client.pending_calls_threshold = PUBLISH_WINDOW  # pipelined on purpose, no warning
+        # Pipelined on purpose, no warning: the publish window, plus every filter's subscribe
+        # and unsubscribe, which now go out at once beside it.
+        client.pending_calls_threshold = PUBLISH_WINDOW + 2 * len(self.subscriptions)
         return client
 
     async def _session(self) -> None:
