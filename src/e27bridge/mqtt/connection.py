@@ -371,8 +371,7 @@ class MqttConnection:
             # delayed ACK (~40 ms).
             socket_options=(NODELAY,),
         )
-        # Pipelined on purpose, no warning: the publish window, plus every filter's subscribe
-        # and unsubscribe, which now go out at once beside it.
+        # Pipelined on purpose, no warning: the window plus every filter's (un)subscribe.
         client.pending_calls_threshold = PUBLISH_WINDOW + 2 * len(self.subscriptions)
         return client
 
