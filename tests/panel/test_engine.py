@@ -11,6 +11,7 @@ import dataclasses
 import socket
 
 import pytest
+from structlog.testing import capture_logs
 
 from e27bridge.panel.bus import EventBus
 from e27bridge.panel.commands import (
@@ -258,11 +259,18 @@ async def test_queue_full_and_max_age(simulator) -> None:  # type: ignore[no-unt
                 asyncio.create_task(owner.submit(SetOutput(output, on=i % 2 == 0)))
                 for i in range(6)
             ]
-            results = await asyncio.gather(*tasks)
+            with capture_logs() as logs:
+                results = await asyncio.gather(*tasks)
+                sim.clear_faults()
+                assert (await owner.submit(SetOutput(output, on=True))).ok
             outcomes = [r.outcome for r in results]
-            assert outcomes.count(Outcome.REJECTED) >= 2
-            assert any(r.reason == "queue_full" for r in results)
+            refused = sum(r.reason == "queue_full" for r in results)
+            assert outcomes.count(Outcome.REJECTED) >= 2 and refused >= 2
             assert Outcome.EXPIRED in outcomes
+            # One warning for the spell, however many were refused, and its end with the count.
+            events = [e for e in logs if e["event"].startswith("queue_full")]
+            assert [e["event"] for e in events] == ["queue_full", "queue_full_ended"], events
+            assert events[1]["refused"] == refused
         finally:
             sim.clear_faults()
             await owner.stop()

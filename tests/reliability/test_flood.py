@@ -39,4 +39,7 @@ async def test_a_flood_gets_one_result_each_and_memory_stays_bounded(
         log = s.daemon.log()  # type: ignore[attr-defined]
         bursts = log.count('"mqtt_commands_shed_ended"')
         assert 1 <= log.count('"mqtt_commands_shed"') <= bursts + 1, "one warning per burst"
-        assert '"queue_full"' not in log.replace('"reason": "queue_full"', "")
+        # The panel queue itself may fill too (the engine's own reads share it): one warning
+        # per spell there as well, never one per command.
+        spells = log.count('"queue_full_ended"')
+        assert log.replace('"reason": "queue_full"', "").count('"queue_full"') <= spells + 1

@@ -67,6 +67,7 @@ class RequestQueue:
         self._on_internal_error = on_internal_error
         self._unit = unit
         self._closed = False
+        self._refused = 0  # requests refused in the current full spell (one warning each spell)
         self._hold: object | None = None  # while set, only this unit's requests are sent
         self._hold_lock = asyncio.Lock()
         self.sent_total = 0
@@ -167,8 +168,13 @@ class RequestQueue:
             return self._coalesced[key].future
         if sum(len(q) for q in self._pending) >= self.settings.depth:
             future.set_result(QueueResult(Outcome.REJECTED, reason="queue_full"))
-            log.warning("queue_full", route=spec.route, depth=self.settings.depth)
+            if not self._refused:
+                log.warning("queue_full", route=spec.route, depth=self.settings.depth)
+            self._refused += 1
             return future
+        if self._refused:
+            log.info("queue_full_ended", refused=self._refused)
+            self._refused = 0
         item = QueueItem(
             spec,
             priority,
