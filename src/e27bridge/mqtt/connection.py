@@ -424,8 +424,7 @@ class MqttConnection:
         else:
             await client.subscribe(topic, qos=1)
 
-    @staticmethod
-    async def _connect_hook(on_connect: OnConnect, client: aiomqtt.Client) -> None:
+    async def _connect_hook(self, on_connect: OnConnect, client: aiomqtt.Client) -> None:
         """``on_connect`` beside the message loop, not before it: a republish can take
         seconds (it waits for the panels' own updates), and the echoes of our tree read
         meanwhile piled up unhandled (+100 MiB with 64 panels). A bug in it is logged and
@@ -433,7 +432,7 @@ class MqttConnection:
         try:
             await on_connect()
         except Exception:
-            log.exception("mqtt_on_connect_failed")
+            self._log.exception("mqtt_on_connect_failed")
             paho_client(client).disconnect()  # the message loop then ends
 
     async def _messages(self, client: aiomqtt.Client, gate: ReadGate) -> None:
