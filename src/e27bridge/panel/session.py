@@ -211,7 +211,12 @@ class Session:
             return
         self._closed = True
         if self._writer is not None:
-            self._writer.close()
+            # Bytes still buffered mean the panel stopped reading: a plain close would keep
+            # the socket open until it reads them, so drop them instead.
+            if self._writer.transport.get_write_buffer_size():
+                self._writer.transport.abort()
+            else:
+                self._writer.close()
         self._on_closed(self, reason)
 
     async def _abort(self) -> None:
@@ -222,12 +227,14 @@ class Session:
                 await self._writer.wait_closed()
 
     async def close(self) -> None:
-        """Retire this session: stop the pump, close the socket; ``on_closed`` fires once."""
+        """Retire this session: stop the pump and any write drain, close the socket;
+        ``on_closed`` fires once and no task of this session outlives the call."""
         self._finish("closed by bridge")
-        if self._pump is not None and self._pump is not asyncio.current_task():
-            self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._pump
+        tasks = [t for t in (self._pump, self._draining) if t is not None]
+        tasks = [t for t in tasks if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self._writer is not None:
             with contextlib.suppress(OSError, ConnectionError):
                 await self._writer.wait_closed()
