@@ -4,6 +4,7 @@ the golden file says, and every payload in it passes the strict schemas and Homi
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from e27bridge.mqtt.topics import mac12
@@ -56,6 +57,7 @@ async def test_retained_tree_matches_golden_and_validates(stack: StackFactory) -
     assert tree["e27bridge/bridge/state"] == b'{"state": "offline"}'
     assert tree["homie/5/e27bridge/$state"] == b"disconnected"
     assert tree[f"{H}/$state"] == b"disconnected"
+    assert json.loads(tree["e27bridge/bridge/info"])["panels"][0]["state"] == "disconnected"
     assert isinstance(s.daemon, SubprocessDaemon)
     log = s.daemon.log()
     assert not [secret for secret in SECRETS if secret in log]

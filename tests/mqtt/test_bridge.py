@@ -499,6 +499,9 @@ async def test_clean_shutdown_and_lwt(broker: Broker) -> None:
         await listener.wait_topic("e27bridge/bridge/state", b'{"state": "offline"}', start=mark)
         await listener.wait_topic("homie/5/e27bridge/$state", b"disconnected", start=mark)
         await listener.wait_topic(f"{H}/$state", b"disconnected", start=mark)
+        # everything retained agrees: the panel was ready, the stopped bridge no longer knows
+        info = json.loads((await retained_tree(broker.port))["e27bridge/bridge/info"])
+        assert [p["state"] for p in info["panels"]] == ["disconnected"]
         # abrupt death: both wills fire
         async with Relay(broker.port) as relay, rig(broker, port=relay.port):
             mark = listener.mark()

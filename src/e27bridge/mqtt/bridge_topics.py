@@ -99,6 +99,14 @@ class BridgeTopics(Feature):
         self._config = dict(config_summary)
         self._republish = republish
         self._mqtt_state = mqtt_state or dict
+        self._stopped = False
+
+    def _state(self, connection: ConnectionState) -> str:
+        """A stopped bridge no longer talks to its panels, whatever they last said: the
+        retained info then agrees with Homie ``$state`` and HA availability."""
+        if self._stopped and connection is not ConnectionState.LINK_REQUIRED:
+            return ConnectionState.DISCONNECTED.value
+        return connection.value
 
     def info(self) -> dict[str, Any]:
         panels = []
@@ -108,7 +116,7 @@ class BridgeTopics(Feature):
                 {
                     "id": panel_id,
                     "mac": handle.mac,
-                    "state": snapshot.connection.value,
+                    "state": self._state(snapshot.connection),
                     "link_required": snapshot.connection is ConnectionState.LINK_REQUIRED,
                     "name": snapshot.info.name or None,
                     "firmware": snapshot.info.firmware,
@@ -131,8 +139,14 @@ class BridgeTopics(Feature):
         await self.publish_info()
 
     async def on_engine_event(self, event: EngineEvent) -> None:
-        if isinstance(event, ConnectionChanged):
+        if isinstance(event, ConnectionChanged) and not self._stopped:
             await self.publish_info()
+
+    async def stop(self) -> None:
+        """The last ``bridge/info``: every panel ``disconnected`` (a panel that wants a
+        link keeps saying so), like the Homie devices the bridge just left."""
+        self._stopped = True
+        await self.publish_info()
 
     async def handle_message(self, message: Inbound) -> bool:
         return await self.handle(message)
