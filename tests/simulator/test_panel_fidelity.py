@@ -43,6 +43,16 @@ def test_a_second_disarm_acknowledges_alarm_memory_and_bool_format() -> None:
     assert h.broadcasts("area")[-1]["alarm_mem"] is False
 
 
+def test_area_status_without_alarm_state() -> None:
+    """``behaviour.send_alarm_state = false``: firmware where only ``alarms`` tells."""
+    h = Harness(configure(send_alarm_state=False))
+    h.panel.trigger_alarm(1, None, h.now)
+    status = h.area()
+    assert "alarm_state" not in status and status["alarms"] == ["BURGLARY"]
+    assert all("alarm_state" not in b for b in h.broadcasts("area"))
+    assert "alarm_state" in Harness(configure()).area()
+
+
 def test_thermostat_temperature_drifts_to_the_heat_setpoint_and_stops() -> None:
     h = Harness(configure(time_scale=60))  # one step per panel minute = one per second
     start = h.ok("tstat", "get_status", {"tstat_id": 1})["temperature"]

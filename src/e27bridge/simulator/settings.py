@@ -107,6 +107,7 @@ class Behaviour:
     codes_need_authenticate: Bool = False
     log_announce: LogAnnounce = "none"  # how new log entries are announced (ADR-0206)
     alarm_fields: AlarmFields = "list"  # format of area ``alarms`` / ``alarm_mem`` (ADR-0205)
+    send_alarm_state: Bool = True  # False: area status without ``alarm_state`` (ADR-0205)
     tstat_setpoint_min: Int | None = None  # accepted setpoints (default by units, ADR-0208)
     tstat_setpoint_max: Int | None = None
 

@@ -107,18 +107,20 @@ class Areas:
     def status(self, area_id: int, now: float) -> dict[str, Any]:
         area = self.states[area_id]
         timer = self.core.seconds_left(area.delay_until, now) if area.delay else 0
+        behaviour = self.core.config.behaviour
         active = [] if area.alarm_state == NO_ALARM else [area.alarm_state]
-        if self.core.config.behaviour.alarm_fields == "bool":
+        if behaviour.alarm_fields == "bool":
             alarms: Any = bool(active)
             memory: Any = bool(area.alarm_mem)
         else:
             alarms, memory = active, list(area.alarm_mem)
+        alarm_state = {"alarm_state": area.alarm_state} if behaviour.send_alarm_state else {}
         return {
             "area_id": area_id,
             "arm_state": area.arm_state,
             "arm_cmd_state": area.target,
             "ready_status": area.ready,
-            "alarm_state": area.alarm_state,
+            **alarm_state,
             "alarm_zone": "" if area.alarm_zone is None else str(area.alarm_zone),
             "alarms": alarms,
             "alarm_mem": memory,
