@@ -39,7 +39,17 @@ def snapshot(
     )
     snap = snap.with_entities(
         EntityKind.AREA,
-        {1: Area(1, "Main House", arm_state=ArmMode.DISARMED, ready=True, chime=False)},
+        {
+            1: Area(
+                1,
+                "Main House",
+                arm_state=ArmMode.DISARMED,
+                ready=True,
+                chime=False,
+                alarm_memory=True,
+                alarm_memory_kinds=("FIRE",),
+            )
+        },
     )
     snap = snap.with_entities(
         EntityKind.ZONE,

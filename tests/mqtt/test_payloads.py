@@ -12,7 +12,7 @@ from e27bridge.mqtt.homie_rules import description_errors, format_errors, value_
 from e27bridge.mqtt.nodes import format_value, panel_nodes
 from e27bridge.mqtt.overrides import PanelOverrides
 from e27bridge.mqtt.topics import Topics, homie_id, mac12
-from e27bridge.panel.state import ArmMode, Capabilities, EntityKind
+from e27bridge.panel.state import ArmMode, Capabilities, EntityKind, PanelSnapshot
 
 from .factories import snapshot
 from .schemas import hass_errors, homie_schema_errors
@@ -206,3 +206,39 @@ def test_alarm_arming_and_troubles_skip_coalescing_and_nothing_else_does() -> No
     area = [f"area-1/{p.id}" for p in nodes["area-1"].properties if p.retained]
     zones = [f"zone-{n}/alarm" for n in range(1, 7)]
     assert urgent == sorted([*area, *zones, "system/troubles"])
+
+
+def area_values(snap: PanelSnapshot) -> dict[str, bytes | None]:
+    area = panel_nodes(snap)["area-1"]
+    return {p.id: format_value(p, p.value(area.source)) for p in area.properties}
+
+
+def test_alarm_memory_is_published_as_the_panel_reports_it() -> None:
+    """ADR-0016: properties and an HA binary sensor once the panel reports ``alarm_mem``
+    (a property without a value is not declared, ADR-0120); the kinds (a JSON list and
+    an attribute) only when the panel names them."""
+    listed = snapshot()  # area 1 remembers a fire alarm, by name
+    desc = panel_description(listed, "e27bridge", 1, ARM)["nodes"]["area-1"]["properties"]
+    assert desc["alarm-memory"] == {"name": "Alarm memory", "datatype": "boolean"}
+    assert desc["alarm-memory-types"]["datatype"] == "json"
+    values = area_values(listed)
+    assert values["alarm-memory"] == b"true" and values["alarm-memory-types"] == b'["FIRE"]'
+    sensor = build()["components"]["area-1-alarm-memory"]
+    assert sensor["platform"] == "binary_sensor"
+    assert sensor["unique_id"] == "e27_0011223344aa_area_1_alarm_memory"
+    assert sensor["state_topic"] == "homie/5/home/area-1/alarm-memory"
+    assert sensor["json_attributes_topic"] == "homie/5/home/area-1/alarm-memory-types"
+
+    def with_area(**changes: object) -> PanelSnapshot:
+        snap = snapshot()
+        return snap.with_entities(EntityKind.AREA, {1: replace(snap.areas[1], **changes)})
+
+    builder = ConfigBuilder(TOPICS, "home", PanelOverrides(), Origin(), ARM)
+    yes_no = with_area(alarm_memory_kinds=None)
+    sensor = builder.build(yes_no)["components"]["area-1-alarm-memory"]
+    assert "json_attributes_topic" not in sensor and hass_errors(builder.build(yes_no)) == []
+    values = area_values(yes_no)
+    assert values["alarm-memory"] == b"true" and values["alarm-memory-types"] is None
+    unknown = with_area(alarm_memory=None, alarm_memory_kinds=None)
+    assert "area-1-alarm-memory" not in builder.build(unknown)["components"]
+    assert area_values(unknown)["alarm-memory"] is None

@@ -49,6 +49,7 @@ FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "ee_timer": st.integers(0, 60),
         "alarm_zone": st.sampled_from(["", "3", "17"]),
         "alarm_state": st.sampled_from(["NO_ALARM_ACTIVE", "BURGLAR", "FIRE"]),
+        "alarm_mem": st.one_of(st.booleans(), st.lists(st.sampled_from(["FIRE", "BURGLAR"]))),
         "Chime": FLAG,
         "zones_bypassed": st.integers(0, 5),
         "troubles": st.lists(st.sampled_from(["AC", "BATTERY"]), max_size=2),
@@ -158,6 +159,41 @@ def test_arming_and_alarms_become_panel_events() -> None:
         ("alarm", {"area": 1, "zone": 7, "type": "BURGLAR"}),
     ]
     assert reduction.snapshot.areas[1].arm_state is ArmMode.ARMED_AWAY
+
+
+def test_alarms_alone_raise_the_alarm_and_partial_updates_keep_it() -> None:
+    """Firmware without ``alarm_state`` (ADR-0016): ``alarms`` says it; a broadcast or a
+    ``set_status`` that omits the alarm fields leaves the alarm as it was."""
+    reduction = Reduction(fresh())
+    apply_message(reduction, message("area", {"area_id": 1, "arm_state": "ARMED_AWAY"}))
+    alarm = {"area_id": 1, "alarms": ["FIRE"], "alarm_mem": ["FIRE"], "alarm_zone": "3"}
+    apply_message(reduction, message("area", alarm))
+    area = reduction.snapshot.areas[1]
+    assert (area.alarm_active, area.alarm_type, area.phase.value) == (True, "FIRE", "triggered")
+    assert (area.alarm_memory, area.alarm_memory_kinds) == (True, ("FIRE",))
+    events = [(e.type, e.data) for e in reduction.events if isinstance(e, PanelEvent)]
+    assert events[-1] == ("alarm", {"area": 1, "zone": 3, "type": "FIRE"})
+    apply_message(reduction, message("area", {"area_id": 1, "Chime": True}, "set_status"))
+    apply_message(reduction, message("area", {"area_id": 1, "ee_timer": 0}))
+    area = reduction.snapshot.areas[1]
+    assert (area.alarm_active, area.alarm_type, area.alarm_memory) == (True, "FIRE", True)
+    disarmed = {"area_id": 1, "arm_state": "DISARMED", "alarms": [], "alarm_mem": ["FIRE"]}
+    apply_message(reduction, message("area", disarmed))
+    area = reduction.snapshot.areas[1]
+    assert (area.alarm_active, area.alarm_type, area.phase.value) == (False, None, "disarmed")
+    assert (area.alarm_memory, area.alarm_memory_kinds) == (True, ("FIRE",))  # memory only
+    apply_message(reduction, message("area", {"area_id": 1, "alarm_mem": []}))
+    assert reduction.snapshot.areas[1].alarm_memory is False
+
+
+def test_boolean_alarm_fields_give_no_kinds() -> None:
+    reduction = Reduction(fresh())
+    body = {"area_id": 2, "arm_state": "ARMED_STAY", "alarms": True, "alarm_mem": True}
+    apply_message(reduction, message("area", body))
+    area = reduction.snapshot.areas[2]
+    assert (area.alarm_active, area.alarm_type, area.phase.value) == (True, None, "triggered")
+    assert (area.alarm_memory, area.alarm_memory_kinds) == (True, None)
+    assert reduction.snapshot.areas[1].alarm_memory is None  # never reported: unknown
 
 
 def test_bypass_changes_are_events_from_per_zone_and_bulk_status() -> None:

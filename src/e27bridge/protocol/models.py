@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from e27bridge.protocol import alarm_fields as alarm
 from e27bridge.protocol.errors import MalformedMessage
 
 # --- scalar helpers -------------------------------------------------------------------
@@ -151,6 +152,8 @@ class AreaStatus:
     ready_status: str | None = None
     alarm_zone: str | None = None
     alarm_state: str | None = None
+    alarms: alarm.AlarmField | None = None  # ``alarms``/``alarm_mem``: any format (ADR-0016)
+    alarm_mem: alarm.AlarmField | None = None
     ee_timer: int | None = None
     chime: bool | None = None
     zones_bypassed: int | None = None
@@ -162,9 +165,16 @@ class AreaStatus:
 
     @property
     def alarm_active(self) -> bool | None:
+        """From ``alarm_state`` when sent, else from ``alarms`` (ADR-0016)."""
         if self.alarm_state is None:
-            return None
+            return None if self.alarms is None else self.alarms.any
         return self.alarm_state.strip().upper() != "NO_ALARM_ACTIVE"
+
+    @property
+    def alarm_type(self) -> str | None:
+        if not self.alarm_active:
+            return None
+        return self.alarm_state if self.alarm_state is not None else alarm.kinds_text(self.alarms)
 
 
 def ready_from_status(value: str | None) -> bool | None:
@@ -208,21 +218,15 @@ def parse_area_status(body: dict[str, Any]) -> AreaStatus:
         arm_state=normalize_arm_state(as_str(body.get("arm_state"))),
         arm_cmd_state=normalize_arm_state(as_str(body.get("arm_cmd_state"))),
         ready_status=as_str(body.get("ready_status")),
-        alarm_zone=_alarm_zone(body.get("alarm_zone")),
+        alarm_zone=alarm.parse_alarm_zone(body.get("alarm_zone")),
         alarm_state=as_str(body.get("alarm_state")),
+        alarms=alarm.parse_alarm_field(body.get("alarms")),
+        alarm_mem=alarm.parse_alarm_field(body.get("alarm_mem")),
         ee_timer=as_int(body.get("ee_timer")),
         chime=as_bool(body.get("Chime", body.get("chime"))),
         zones_bypassed=as_int(body.get("zones_bypassed")),
         troubles=parse_troubles(body.get("troubles")),
     )
-
-
-def _alarm_zone(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return "" if value == 0 else str(value)
-    return value if isinstance(value, str) else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from typing import Any
 
 from e27bridge.mqtt import setters
 from e27bridge.mqtt.kinds.base import Components, HassEntity, MqttKind
@@ -62,6 +63,15 @@ _STATE = (
     PropertySpec("alarm", "Alarm", "boolean", lambda a: a.alarm_active),
     PropertySpec("alarm-type", "Alarm type", "string", lambda a: a.alarm_type or ""),
     PropertySpec("alarm-zone", "Alarm zone", "string", lambda a: a.alarm_zone),
+    # The panel's alarm memory (ADR-0016): listed once the panel reports it; the kinds
+    # only when the panel names them.
+    PropertySpec("alarm-memory", "Alarm memory", "boolean", lambda a: a.alarm_memory),
+    PropertySpec(
+        "alarm-memory-types",
+        "Alarm memory types",
+        "json",
+        lambda a: None if a.alarm_memory_kinds is None else list(a.alarm_memory_kinds),
+    ),
     PropertySpec("delay", "Entry/exit delay", "integer", lambda a: a.ee_timer, "0:", unit="s"),
     boolean("chime", "Chime", setters.simple(lambda n, p: SetChime(n, setters.boolean(p)))),
     PropertySpec(
@@ -104,7 +114,25 @@ def components(ha: HassEntity, area: Area) -> Components:
         **ha.bool_switch("chime"),
         "entity_category": "config",
     }
-    return {ha.node: panel, f"{ha.node}-chime": chime}
+    out = {ha.node: panel, f"{ha.node}-chime": chime}
+    if area.alarm_memory is not None:
+        out[f"{ha.node}-alarm-memory"] = alarm_memory(ha, area)
+    return out
+
+
+def alarm_memory(ha: HassEntity, area: Area) -> dict[str, Any]:
+    """A binary sensor, on while the panel remembers an alarm; the kinds as an attribute
+    when the panel names them."""
+    sensor = {
+        **ha.common("binary_sensor", f"{area.name} alarm memory", "alarm_memory"),
+        "state_topic": ha.topic("alarm-memory"),
+        "payload_on": "true",
+        "payload_off": "false",
+    }
+    if area.alarm_memory_kinds is not None:
+        sensor["json_attributes_topic"] = ha.topic("alarm-memory-types")
+        sensor["json_attributes_template"] = "{{ {'alarms': value_json} | tojson }}"
+    return sensor
 
 
 MQTT = MqttKind(properties, components, urgent=True)

@@ -56,6 +56,10 @@ class Area:
     alarm_zone: str = ""
     alarm_active: bool = False
     alarm_type: str | None = None
+    # Alarm memory (``alarm_mem``, ADR-0016): None until the panel reports it; the kinds
+    # only when the panel names them.
+    alarm_memory: bool | None = None
+    alarm_memory_kinds: tuple[str, ...] | None = None
     chime: bool | None = None
     zones_bypassed: int = 0
     troubles: tuple[str, ...] = ()
@@ -86,10 +90,11 @@ def _pick(new: T | None, old: T) -> T:
 
 def merge(old: Area, status: models.AreaStatus) -> Area:
     if status.alarm_active:
-        alarm_type = status.alarm_state
+        alarm_type = status.alarm_type
     else:
         alarm_type = None if status.alarm_active is False else old.alarm_type
     ready_known = status.ready_status is not None
+    memory = status.alarm_mem
     return replace(
         old,
         arm_state=_ARM.get(status.arm_state or "", old.arm_state),
@@ -100,6 +105,8 @@ def merge(old: Area, status: models.AreaStatus) -> Area:
         alarm_zone=_pick(status.alarm_zone, old.alarm_zone),
         alarm_active=_pick(status.alarm_active, old.alarm_active),
         alarm_type=alarm_type,
+        alarm_memory=old.alarm_memory if memory is None else memory.any,
+        alarm_memory_kinds=old.alarm_memory_kinds if memory is None else memory.kinds,
         chime=_pick(status.chime, old.chime),
         zones_bypassed=_pick(status.zones_bypassed, old.zones_bypassed),
         troubles=_pick(status.troubles, old.troubles),
