@@ -10,6 +10,7 @@ import json
 from e27bridge.mqtt.homie4_rules import homie4_errors
 from e27bridge.mqtt.topics import mac12
 from mqtt.capture import retained_tree
+from waiting import wait_until
 
 from . import golden
 from .conftest import PANEL, H, StackFactory, SubprocessDaemon
@@ -98,3 +99,32 @@ async def test_switching_homie4_off_removes_its_retained_tree(stack: StackFactor
         assert left == {}, sorted(left)[:5]
         tree = await retained_tree(s.broker.port, "homie/5/#")
         assert homie_errors(tree, "e27bridge") == []  # the v5 tree is untouched
+
+
+async def test_switching_homie5_off_removes_its_retained_tree(stack: StackFactory) -> None:
+    """ADR-0152: our root and panel devices go; another device under the prefix stays."""
+    v5 = "homie_versions = [5]"
+    async with stack(bridge_config=v5) as s:
+        assert len(await retained_tree(s.broker.port, f"{H}/#")) > 100
+        await s.send("homie/5/lamp/$state", "ready", retain=True)
+        s.config_path.write_text(s.config_path.read_text().replace(v5, "homie_versions = [4]"))
+        mark = s.listener.mark()
+        await s.restart_daemon()
+        s.ready_topic = f"{H4}/$state"
+        await s.wait_ready(mark)
+        await wait_until(
+            lambda: any(
+                m.topic == f"{H}/$description" and not m.payload for m in s.listener.messages[mark:]
+            ),
+            "the v5 tree's removal (after the 5 s ghost-check grace)",
+            timeout=30,
+        )
+        # the removal's publishes are pipelined: wait until a fresh capture finds them all
+        for _ in range(50):
+            left = await retained_tree(s.broker.port, "homie/5/#")
+            if len(left) == 1:
+                break
+        assert left == {"homie/5/lamp/$state": b"ready"}, sorted(left)[:5]
+        tree = await whole_tree(s.broker.port)
+        config = json.loads(tree[f"homeassistant/device/{PANEL}/config"])
+        assert config["components"]["zone-1"]["state_topic"] == f"{H4}/zone-1/open"

@@ -33,6 +33,7 @@ from e27bridge.mqtt.hass import DiscoveryMode
 from e27bridge.mqtt.homie4 import Homie4Feature
 from e27bridge.mqtt.inbound import MAX_INBOUND_BYTES, Guard, Inbound
 from e27bridge.mqtt.overrides import PanelOverrides
+from e27bridge.mqtt.sweep import Homie5Sweep
 from e27bridge.mqtt.tap import TapFeature
 from e27bridge.mqtt.topics import Topics
 from e27bridge.panel.api import PanelDirectory
@@ -98,6 +99,8 @@ class MqttBridge:
             unsubscribe=self.conn.unsubscribe,
         )
         self._homie = homie
+        # without Homie v5, the v5 tree an earlier run left is removed (ADR-0152)
+        self._sweep = Homie5Sweep(t, self.conn, list(panels), unsubscribe=self.conn.unsubscribe)
         homie4 = Homie4Feature(
             t,
             coalesced,
@@ -118,7 +121,7 @@ class MqttBridge:
         # Republish and stop in this order (bridge info last: "everything is in");
         # messages go to them the other way round, commands first.
         self._features: list[Feature] = [
-            *([homie] if t.homie5 else []),
+            homie if t.homie5 else self._sweep,
             homie4,
             HassFeature(
                 t,
@@ -153,7 +156,7 @@ class MqttBridge:
 
     @echo_grace.setter
     def echo_grace(self, seconds: float) -> None:
-        self._homie.echo_grace = seconds
+        self._homie.echo_grace = self._sweep.grace = seconds
 
     @property
     def features(self) -> tuple[Feature, ...]:

@@ -67,6 +67,10 @@ class Topics:
     def device(self, device_id: str) -> str:
         if not self.homie5:
             return self.device4(device_id)
+        return self.device5(device_id)
+
+    def device5(self, device_id: str) -> str:
+        """A Homie v5 device whether v5 is published or not (its removal needs it)."""
         return f"{self.homie_prefix}/{HOMIE_VERSION}/{device_id}"
 
     def device4(self, device_id: str) -> str:
