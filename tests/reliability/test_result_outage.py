@@ -16,6 +16,7 @@ import aiomqtt
 import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from structlog.testing import capture_logs
 
 from e2e.conftest import RESPONSE, H, InProcessDaemon, StackFactory
 from mqtt.conftest import Broker
@@ -88,3 +89,27 @@ async def test_a_result_due_while_the_broker_is_down_arrives_once_after(
         assert [r["transaction"] for r in found] == ["outage"], found
         assert found[0]["status"] == "ok"
         assert len(outbox) == 0 and outbox.dropped == 0
+
+
+async def test_a_result_still_kept_when_the_daemon_stops_is_reported_lost(
+    stack: StackFactory,
+) -> None:
+    """Results are kept in memory only (ADR-0105): one the broker never took is not lost
+    silently at shutdown."""
+    with capture_logs() as logs:
+        async with stack() as s:
+            assert isinstance(s.daemon, InProcessDaemon)
+            outbox = s.daemon.daemon.bridge.conn.outbox
+            s.sim.server.faults.response_delay = 1.2
+            before = s.sim.stats.requests_total
+            body = json.dumps({"action": "disarm", "code": 918273, "transaction": "lost"})
+            await s.send(f"{H}/area-1/command/set", body)
+            await wait_until(lambda: s.sim.stats.requests_total > before)
+            await asyncio.to_thread(s.broker.stop)
+            await wait_until(lambda: len(outbox) == 1)
+            await s.daemon.stop()
+    unsent = [e for e in logs if e["event"] == "mqtt_results_unsent"]
+    assert unsent == [
+        {"event": "mqtt_results_unsent", "log_level": "warning", "count": 1,
+         "broker_connected": False}
+    ], unsent  # fmt: skip

@@ -255,6 +255,10 @@ class MqttBridge:
             async with asyncio.timeout(GOODBYE_TIMEOUT):
                 if self.state_conn.connected:
                     await self.conn.outbox.wait_empty()
+        if unsent := len(self.conn.outbox):
+            # Results live only in memory: what the broker has not taken by now is lost.
+            connected = self.state_conn.connected
+            log.warning("mqtt_results_unsent", count=unsent, broker_connected=connected)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(GOODBYE_TIMEOUT):
                 await self.state_conn.stop(final=[(self._t.bridge_state, BRIDGE_OFFLINE)])
