@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 SCRIPT = Path(sys.executable).parent / "e27bridge"
@@ -17,6 +20,18 @@ def clean_env(**extra: str) -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)
     return env
+
+
+@contextlib.contextmanager
+def terminal_sigint() -> Iterator[None]:
+    """Commands started in the block get Ctrl-C as from a terminal. A shell's background job
+    (a CI runner may start us as one) has SIGINT ignored, which children inherit and Python
+    then leaves ignored; a handled signal is reset to the default in a child instead."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def free_port() -> int:

@@ -21,7 +21,7 @@ import e27bridge
 from e27bridge.cli import build_parser
 from e27bridge.daemon.health import write_health
 
-from .conftest import SCRIPT, clean_env, free_port
+from .conftest import SCRIPT, clean_env, free_port, terminal_sigint
 
 SUBCOMMANDS = (
     "run",
@@ -365,14 +365,15 @@ def test_link_host_probes_only_that_host_and_links_there_without_a_discovery_ans
 def test_first_ctrl_c_at_the_prompt_exits_130_at_once(panel: Panel, tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(panel_toml(panel, tmp_path / "state"), encoding="utf-8")
-    proc = subprocess.Popen(
-        [str(SCRIPT), "link", "--config", str(config)],
-        stdin=subprocess.PIPE,  # kept open: the prompt waits
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=clean_env(),
-        start_new_session=True,  # no terminal: getpass reads stdin, prompts on stderr
-    )
+    with terminal_sigint():
+        proc = subprocess.Popen(
+            [str(SCRIPT), "link", "--config", str(config)],
+            stdin=subprocess.PIPE,  # kept open: the prompt waits
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=clean_env(),
+            start_new_session=True,  # no terminal: getpass reads stdin, prompts on stderr
+        )
     try:
         assert proc.stderr is not None
         prompt = b""

@@ -13,7 +13,7 @@ import pytest
 from e27bridge.cli import main
 from e27bridge.daemon.health import PanelStatus, health_path, read_health, write_health
 
-from .conftest import SCRIPT, clean_env
+from .conftest import SCRIPT, clean_env, terminal_sigint
 
 
 def test_status_json_round_trips_what_the_daemon_wrote(
@@ -77,12 +77,13 @@ def test_status_without_a_daemon_exits_1_and_says_why(
 
 def test_status_watch_redraws_until_ctrl_c_and_exits_0(tmp_path: Path) -> None:
     write_health(tmp_path, mqtt_connected=True, panels={"home": "ready"})
-    proc = subprocess.Popen(
-        [str(SCRIPT), "status", "--state-dir", str(tmp_path), "--watch", "0.1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=clean_env(),
-    )
+    with terminal_sigint():
+        proc = subprocess.Popen(
+            [str(SCRIPT), "status", "--state-dir", str(tmp_path), "--watch", "0.1"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=clean_env(),
+        )
     try:
         assert proc.stdout is not None
         heads = 0
