@@ -50,11 +50,13 @@ def test_backoff_is_capped_and_jittered() -> None:
 async def test_connect_subscribe_and_republish_on_every_connect(broker: Broker) -> None:
     connects = 0
     received: list[str] = []
+    published: list[int] = []  # on_connect got its publish handed over
 
     async def on_connect() -> None:
         nonlocal connects
         connects += 1
         await conn.publish("t/state", f"hello {connects}")
+        published.append(connects)
 
     async def on_message(message: aiomqtt.Message) -> None:
         received.append(str(message.topic))
@@ -73,11 +75,14 @@ async def test_connect_subscribe_and_republish_on_every_connect(broker: Broker) 
             await other.publish("t/in/x", "1", qos=1)
         await wait_until(lambda: received, "the subscribed message")
         assert received == ["t/in/x"]
+        await wait_until(lambda: published == [1], "the first republish")
+        await conn.flush()  # the broker has it before we read the retained tree
         assert (await retained_tree(broker.port, "t/#"))["t/state"] == b"hello 1"
 
         broker.restart()  # retained state is gone with the old process
-        await wait_until(lambda: connects >= 2 and conn.connected, "the reconnect")
+        await wait_until(lambda: len(published) >= 2 and conn.connected, "the reconnect")
         assert connects == 2
+        await conn.flush()
         assert (await retained_tree(broker.port, "t/#"))["t/state"] == b"hello 2"
 
 
